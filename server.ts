@@ -1,0 +1,199 @@
+// The composition root: config → database → services → GraphQL over HTTP, SSE and
+// WebSocket. The only file that knows every part.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, type Plugin, type YogaInitialContext } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config.ts';
+import { bindPrisma } from './prisma/client.ts';
+import { openDatabase } from './prisma/db.ts';
+import { applyMigrations } from './prisma/migrator.ts';
+import type { Context } from './schema/context.ts';
+import { schema } from './schema/index.ts';
+import { DockerClients } from './services/docker/clients.ts';
+import { DomainError } from './services/errors.ts';
+import { createServices } from './services/index.ts';
+import { createLogger, type Logger } from './services/logger.ts';
+import { createSecretBox, loadSecretKey } from './services/secrets.ts';
+
+export interface BuildOptions {
+  logger?: Logger;
+}
+
+function bearer(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(value.trim());
+  return match ? match[1] : null;
+}
+
+const unauthenticated = () =>
+  new GraphQLError('Authentication required: send "Authorization: Bearer <token>"', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+  });
+
+export async function buildApp(config: Config, options: BuildOptions = {}) {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    pglitePath: path.join(config.dataDir, 'pglite'),
+  });
+  const applied = await applyMigrations(db.adapter);
+  if (applied.length) logger.info({ applied }, 'applied database migrations');
+  bindPrisma(db.prisma);
+
+  const secrets = createSecretBox(await loadSecretKey(config.secretKey, config.dataDir));
+  const services = createServices({ prisma: db.prisma, secrets, bindRoots: config.bindRoots });
+  const docker = new DockerClients();
+  const defaultNode = await services.nodes.ensureDefaultNode(config.dockerHost);
+  await services.auth.bootstrap({
+    configuredToken: config.bootstrapToken,
+    dataDir: config.dataDir,
+    print: (line) => process.stdout.write(line + '\n'),
+  });
+
+  // Every operation needs a token: refuse before anything is parsed or executed.
+  const requireToken: Plugin<Context> = {
+    onExecute({ args, setResultAndStopExecution }) {
+      if (!args.contextValue.principal) setResultAndStopExecution({ errors: [unauthenticated()] });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      if (!args.contextValue.principal) setResultAndStopExecution({ errors: [unauthenticated()] });
+    },
+  };
+
+  const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { title: 'Spunto', subscriptionsProtocol: 'WS' },
+    logging: logger,
+    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 12 } }), requireToken],
+    context: async (initial: YogaInitialContext & { connectionParams?: Record<string, unknown> }) => {
+      const token =
+        bearer(initial.request?.headers.get('authorization')) ??
+        bearer(initial.connectionParams?.authorization) ??
+        bearer(initial.connectionParams?.Authorization);
+      return { principal: await services.auth.authenticate(token), services };
+    },
+    maskedErrors: {
+      maskError(error, message) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (original instanceof DomainError) {
+          return new GraphQLError(original.message, { extensions: { code: original.code } });
+        }
+        if (error instanceof GraphQLError && !error.originalError) return error;
+        if (error instanceof GraphQLError && error.originalError instanceof GraphQLError) return error.originalError;
+        logger.error({ err: original }, 'unexpected error');
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      },
+    },
+  });
+
+  const health = async () => {
+    const [database, engine] = await Promise.all([
+      db.ping().then(
+        () => ({ ok: true, kind: db.kind }),
+        (err: Error) => ({ ok: false, kind: db.kind, error: err.message }),
+      ),
+      docker
+        .forEndpoint(defaultNode.endpoint)
+        .ping()
+        .then(
+          () => ({ ok: true, endpoint: defaultNode.endpoint }),
+          (err: Error) => ({ ok: false, endpoint: defaultNode.endpoint, error: err.message }),
+        ),
+    ]);
+    return { ok: database.ok && engine.ok, database, docker: engine };
+  };
+
+  const server = http.createServer((req, res) => {
+    if (req.url === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      void health().then((body) => {
+        res.writeHead(body.ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      });
+      return;
+    }
+    void yoga.handle(req, res);
+  });
+
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  useServer<Record<string, unknown>, { principal?: Context['principal'] }>(
+    {
+      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      // A bad or missing token closes the socket with 4403 Forbidden.
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const principal = await services.auth.authenticate(bearer(params.authorization) ?? bearer(params.Authorization));
+        return principal !== null;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+          connectionParams: ctx.connectionParams,
+        });
+        const args = {
+          schema,
+          operationName: payload.operationName,
+          document: parse(payload.query),
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        return errors.length ? errors : args;
+      },
+    },
+    wss,
+  );
+
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  let stopped = false;
+  return {
+    config,
+    services,
+    yoga,
+    db,
+    logger,
+    get url(): string {
+      const address = server.address() as AddressInfo;
+      return `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+    },
+    async start(): Promise<void> {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      logger.info({ url: `${this.url}/graphql` }, 'Spunto API listening');
+    },
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      for (const client of wss.clients) client.close(1001, 'server shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => {
+          for (const socket of sockets) socket.destroy();
+        }, 2000).unref();
+      });
+      await db.close();
+    },
+  };
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;
