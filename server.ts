@@ -30,6 +30,11 @@ function bearer(value: unknown): string | null {
   return match ? match[1] : null;
 }
 
+// By shape, not instanceof: graphql may be loaded both as CommonJS and as ESM.
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof Error && error.name === 'GraphQLError';
+}
+
 const unauthenticated = () =>
   new GraphQLError('Authentication required: send "Authorization: Bearer <token>"', {
     extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
@@ -80,15 +85,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       return { principal: await services.auth.authenticate(token), services };
     },
     maskedErrors: {
+      // Domain errors keep their message and code; anything else is logged and hidden.
       maskError(error, message) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
+        const original = isGraphQLError(error) ? error.originalError : error;
         if (original instanceof DomainError) {
-          return new GraphQLError(original.message, { extensions: { code: original.code } });
+          return new GraphQLError(original.message, {
+            nodes: isGraphQLError(error) ? error.nodes : undefined,
+            path: isGraphQLError(error) ? error.path : undefined,
+            extensions: { code: original.code },
+          });
         }
-        if (error instanceof GraphQLError && !error.originalError) return error;
-        if (error instanceof GraphQLError && error.originalError instanceof GraphQLError) return error.originalError;
+        if (isGraphQLError(error) && (!original || isGraphQLError(original))) return (original as GraphQLError) ?? error;
         logger.error({ err: original }, 'unexpected error');
-        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+        return new GraphQLError(message, {
+          path: isGraphQLError(error) ? error.path : undefined,
+          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        });
       },
     },
   });

@@ -8,6 +8,7 @@ import * as glue from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { SchemaEngine, MigrationList } from '@prisma/schema-engine-wasm';
 import {
   bindMigrationAwareSqlAdapterFactory,
+  type SqlDriverAdapter,
   type SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
 
@@ -32,14 +33,40 @@ function loadWasm(): Promise<void> {
   return wasmReady;
 }
 
-async function openEngine(adapter: SqlMigrationAwareDriverAdapterFactory): Promise<SchemaEngine> {
+/**
+ * Runs `fn` with an engine, then closes every connection the engine opened: it takes a
+ * session-level advisory lock, and a pooled connection left open would hold it, making
+ * the next run wait out the lock timeout.
+ */
+async function withEngine<T>(
+  factory: SqlMigrationAwareDriverAdapterFactory,
+  fn: (engine: SchemaEngine) => Promise<T>,
+): Promise<T> {
   await loadWasm();
+  const opened: SqlDriverAdapter[] = [];
+  const track = async (connect: Promise<SqlDriverAdapter>) => {
+    const adapter = await connect;
+    opened.push(adapter);
+    return adapter;
+  };
+  const tracked: SqlMigrationAwareDriverAdapterFactory = {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: () => track(factory.connect()),
+    connectToShadowDb: () => track(factory.connectToShadowDb()),
+  };
   const datamodel = await readFile(schemaPath, 'utf8');
-  return (glue.SchemaEngine as unknown as typeof SchemaEngine).new(
+  const engine = await (glue.SchemaEngine as unknown as typeof SchemaEngine).new(
     { datamodels: [[schemaPath, datamodel]] },
     () => {},
-    bindMigrationAwareSqlAdapterFactory(adapter),
+    bindMigrationAwareSqlAdapterFactory(tracked),
   );
+  try {
+    return await fn(engine);
+  } finally {
+    engine.free();
+    await Promise.all(opened.map((adapter) => adapter.dispose()));
+  }
 }
 
 export async function listMigrations(dir = migrationsDir): Promise<MigrationList> {
@@ -52,7 +79,8 @@ export async function listMigrations(dir = migrationsDir): Promise<MigrationList
         (value) => ({ tag: 'ok' as const, value }),
         (error: Error) => ({ tag: 'error' as const, value: error.message }),
       );
-      return { path: path.join(dir, name), migrationFile: { path: 'migration.sql', content } };
+      // The engine stores this path as the migration's name, so it must be the bare folder name.
+      return { path: name, migrationFile: { path: 'migration.sql', content } };
     }),
   );
   const lockPath = path.join(dir, 'migration_lock.toml');
@@ -67,14 +95,11 @@ export async function listMigrations(dir = migrationsDir): Promise<MigrationList
 
 /** Applies pending migrations; returns the names applied now (empty when up to date). */
 export async function applyMigrations(adapter: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
-  const engine = await openEngine(adapter);
-  try {
-    const migrationsList = await listMigrations();
+  const migrationsList = await listMigrations();
+  return withEngine(adapter, async (engine) => {
     const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: noFilter });
     return appliedMigrationNames.map((name) => path.basename(name));
-  } finally {
-    engine.free();
-  }
+  });
 }
 
 export interface MigrationStatus {
@@ -86,8 +111,7 @@ export interface MigrationStatus {
 export async function migrationStatus(adapter: SqlMigrationAwareDriverAdapterFactory): Promise<MigrationStatus> {
   const migrationsList = await listMigrations();
   const all = migrationsList.migrationDirectories.map((d) => path.basename(d.path));
-  const engine = await openEngine(adapter);
-  try {
+  return withEngine(adapter, async (engine) => {
     const diagnosis = await engine.diagnoseMigrationHistory({
       migrationsList,
       optInToShadowDatabase: false,
@@ -102,9 +126,7 @@ export async function migrationStatus(adapter: SqlMigrationAwareDriverAdapterFac
       pending,
       failed: diagnosis.failedMigrationNames.map((name) => path.basename(name)),
     };
-  } finally {
-    engine.free();
-  }
+  });
 }
 
 /**
@@ -115,10 +137,9 @@ export async function createMigration(
   adapter: SqlMigrationAwareDriverAdapterFactory,
   name: string,
 ): Promise<string | null> {
-  const engine = await openEngine(adapter);
-  try {
-    const migrationsList = await listMigrations();
-    const datamodel = await readFile(schemaPath, 'utf8');
+  const migrationsList = await listMigrations();
+  const datamodel = await readFile(schemaPath, 'utf8');
+  return withEngine(adapter, async (engine) => {
     const { stdout } = await engine.diff({
       from: migrationsList.migrationDirectories.length
         ? { tag: 'migrations', ...migrationsList }
@@ -135,7 +156,5 @@ export async function createMigration(
     await writeFile(path.join(migrationsDir, dirName, 'migration.sql'), stdout);
     await writeFile(path.join(migrationsDir, 'migration_lock.toml'), LOCKFILE);
     return dirName;
-  } finally {
-    engine.free();
-  }
+  });
 }

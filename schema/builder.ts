@@ -4,6 +4,7 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { prisma } from '../prisma/client.ts';
+import { ForbiddenError } from '../services/errors.ts';
 import type PrismaTypes from '../prisma/generated/pothos-types.ts';
 import { getDatamodel } from '../prisma/generated/pothos-types.ts';
 import type { Context } from './context.ts';
@@ -12,6 +13,7 @@ export interface SchemaTypes {
   Context: Context;
   PrismaTypes: PrismaTypes;
   AuthScopes: { read: boolean; deploy: boolean; admin: boolean };
+  DefaultFieldNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
@@ -20,8 +22,10 @@ export interface SchemaTypes {
 
 export const builder = new SchemaBuilder<SchemaTypes>({
   plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin],
+  defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,
+    unauthorizedError: (_parent, _context, _info, result) => new ForbiddenError(result.message),
     authScopes: (ctx) => ({
       read: ctx.principal?.scopes.has('READ') ?? false,
       deploy: ctx.principal?.scopes.has('DEPLOY') ?? false,

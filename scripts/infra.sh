@@ -135,7 +135,7 @@ ensure_state_dir() {
     || die "state dir path '$STATE' contains unsupported characters (use SPUNTO_INFRA_DIR=/some/plain/path)"
   mkdir -p "$STATE/logs" "$STATE/run"
   LOG="$STATE/logs/infra.log"
-  touch "$LOG"
+  touch "$LOG" 2>/dev/null || LOG=/dev/null   # e.g. `check` by another user
 }
 
 LOCK_HELD=0
@@ -711,7 +711,8 @@ push_if_needed() {
 build_images() {
   docker_ok || die "images: docker engine is not running (run: $0 up)"
   ensure_rootfs
-  local built=() pushed=()
+  local built=() pushed=() old_ids
+  old_ids=$(docker image inspect -f '{{.Id}}' "$IMAGE_BUSYBOX" "$IMAGE_WEB" "$REMOTE_BUSYBOX" "$REMOTE_WEB_REPO:latest" 2>/dev/null | sort -u || true)
   if ! image_current "$IMAGE_BUSYBOX"; then
     import_rootfs "$IMG_DIR/base" "$IMAGE_BUSYBOX" --change 'CMD ["sh"]' \
       || fail images "$LOG" "docker import $IMAGE_BUSYBOX failed"
@@ -728,6 +729,11 @@ build_images() {
     push_if_needed "$IMAGE_WEB" spunto/web latest && pushed+=(web)
   else
     fail images "" "registry $REGISTRY is not answering (run: $0 up)"
+  fi
+  # Drop replaced images once nothing tags/uses them (errors = still in use).
+  if [[ ${#built[@]} -gt 0 && -n $old_ids ]]; then
+    # shellcheck disable=SC2086
+    docker rmi $old_ids >/dev/null 2>&1 || true
   fi
   local what=
   [[ ${#built[@]} -gt 0 ]] && what="built ${built[*]}"
@@ -814,7 +820,9 @@ cmd_check() {
   local bad=0 missing
   missing=$(missing_packages | sort -u | tr '\n' ' ')
   if [[ -n ${missing% } ]]; then say "packages: MISSING ${missing% }"; bad=1; else say "packages: ok"; fi
-  if docker_ok; then say "docker: up"; else say "docker: DOWN"; bad=1; fi
+  if docker_ok; then say "docker: up"
+  elif [[ -S $DOCKER_SOCK && ! -w $DOCKER_SOCK ]]; then say "docker: $DOCKER_SOCK not accessible for $(id -un)"; bad=1
+  else say "docker: DOWN"; bad=1; fi
   if registry_ok; then say "registry: up"; else say "registry: DOWN"; bad=1; fi
   pg_paths
   if find_pg_bin && pg_ok; then

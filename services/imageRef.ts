@@ -29,6 +29,7 @@ export function parseImageRef(input: string): ImageRef | null {
   if (registry && !/[.:]|^localhost$|^\[/.test(registry)) {
     repository = `${registry}/${repository}`;
     registry = undefined;
+    if (!new RegExp(`^${component}$`).test(repository.split('/')[0])) return null;
   }
   if (repository.length > 255) return null;
   return { registry, repository, tag: tagPart, digest: digestPart };
