@@ -14,7 +14,7 @@ import { openDatabase } from './prisma/db.ts';
 import { applyMigrations } from './prisma/migrator.ts';
 import type { Context } from './schema/context.ts';
 import { schema } from './schema/index.ts';
-import { DockerClients } from './services/docker/clients.ts';
+import { createEventBus } from './services/events.ts';
 import { DomainError } from './services/errors.ts';
 import { createServices } from './services/index.ts';
 import { createLogger, type Logger } from './services/logger.ts';
@@ -51,9 +51,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   bindPrisma(db.prisma);
 
   const secrets = createSecretBox(await loadSecretKey(config.secretKey, config.dataDir));
-  const services = createServices({ prisma: db.prisma, secrets, bindRoots: config.bindRoots });
-  const docker = new DockerClients();
+  const events = createEventBus();
+  const services = createServices({
+    prisma: db.prisma,
+    secrets,
+    events,
+    logger,
+    bindRoots: config.bindRoots,
+    hookTimeoutSeconds: config.hookTimeoutSeconds,
+  });
   const defaultNode = await services.nodes.ensureDefaultNode(config.dockerHost);
+  await services.deployer.recover().catch((err) => logger.warn({ err }, 'could not reconcile services with Docker'));
   await services.auth.bootstrap({
     configuredToken: config.bootstrapToken,
     dataDir: config.dataDir,
@@ -111,8 +119,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
         () => ({ ok: true, kind: db.kind }),
         (err: Error) => ({ ok: false, kind: db.kind, error: err.message }),
       ),
-      docker
-        .forEndpoint(defaultNode.endpoint)
+      services
+        .engineFor(defaultNode.endpoint)
         .ping()
         .then(
           () => ({ ok: true, endpoint: defaultNode.endpoint }),

@@ -71,10 +71,4 @@ export class DeploymentService {
       throw error;
     }
   }
-
-  async delete(id: string) {
-    const deployment = await this.get(id);
-    await this.prisma.deployment.delete({ where: { id } });
-    return deployment;
-  }
 }

@@ -37,3 +37,19 @@ export class ConflictError extends DomainError {
 export class ForbiddenError extends DomainError {
   readonly code = 'FORBIDDEN';
 }
+
+/** Start needs a container: the service has never been deployed (or its container is gone). */
+export class NotDeployedError extends DomainError {
+  readonly code = 'NOT_DEPLOYED';
+}
+
+/** A deploy, start or rollback that ran and failed; the run holds the details. */
+export class DeployFailedError extends DomainError {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly deployRunId: string,
+  ) {
+    super(message);
+  }
+}

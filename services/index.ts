@@ -1,24 +1,46 @@
 // The domain services, wired once by the composition root.
 import type { PrismaClient } from '../prisma/db.ts';
 import { AuthService } from './auth.ts';
+import { Deployer } from './deployer.ts';
 import { DeploymentService } from './deployments.ts';
+import { DockerClients } from './docker/clients.ts';
+import { DockerEngine } from './docker/engine.ts';
+import type { EventBus } from './events.ts';
+import type { Logger } from './logger.ts';
 import { NodeService } from './nodes.ts';
 import type { SecretBox } from './secrets.ts';
 import { ServiceConfigService } from './serviceConfigs.ts';
+import { ServiceStateMachine } from './serviceState.ts';
 
 export interface ServiceDeps {
   prisma: PrismaClient;
   secrets: SecretBox;
+  events: EventBus;
+  logger: Logger;
   bindRoots: string[];
+  hookTimeoutSeconds: number;
 }
 
-export function createServices({ prisma, secrets, bindRoots }: ServiceDeps) {
+export function createServices({ prisma, secrets, events, logger, bindRoots, hookTimeoutSeconds }: ServiceDeps) {
   const nodes = new NodeService(prisma);
+  const clients = new DockerClients();
+  const engines = new Map<string, DockerEngine>();
+  const engineFor = (endpoint: string) => {
+    let engine = engines.get(endpoint);
+    if (!engine) engines.set(endpoint, (engine = new DockerEngine(clients.forEndpoint(endpoint))));
+    return engine;
+  };
+  const serviceConfigs = new ServiceConfigService(prisma, secrets, bindRoots);
+  const state = new ServiceStateMachine(prisma, events);
   return {
     auth: new AuthService(prisma),
     nodes,
+    engineFor,
+    events,
+    state,
     deployments: new DeploymentService(prisma, nodes),
-    serviceConfigs: new ServiceConfigService(prisma, secrets, bindRoots),
+    serviceConfigs,
+    deployer: new Deployer(prisma, engineFor, serviceConfigs, state, events, { bindRoots, hookTimeoutMs: hookTimeoutSeconds * 1000 }, logger),
   };
 }
 

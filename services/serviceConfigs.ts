@@ -67,11 +67,11 @@ export class ServiceConfigService {
   }
 
   /** Plain env values: only for building containers and for admins who ask. */
-  envVars(service: Pick<Service, 'envVars'>): EnvVar[] {
+  envVars(service: { envVars: unknown }): EnvVar[] {
     return (service.envVars as unknown as EnvVar[]).map(({ key, value }) => ({ key, value: this.secrets.open(value) }));
   }
 
-  maskedEnvVars(service: Pick<Service, 'envVars'>): EnvVar[] {
+  maskedEnvVars(service: { envVars: unknown }): EnvVar[] {
     return (service.envVars as unknown as EnvVar[]).map(({ key }) => ({ key, value: MASK }));
   }
 
@@ -152,11 +152,5 @@ export class ServiceConfigService {
       if (isUniqueViolation(error)) throw new ConflictError(`deployment already has a service named "${input.name}"`);
       throw error;
     }
-  }
-
-  async delete(id: string): Promise<Service> {
-    const service = await this.get(id);
-    await this.prisma.service.delete({ where: { id } });
-    return service;
   }
 }

@@ -1,12 +1,16 @@
 import { builder } from '../../schema/builder.ts';
-import { writeErrors } from '../../schema/types/Error.ts';
+import { runErrors } from '../../schema/types/Error.ts';
 
 builder.mutationField('deleteService', (t) =>
   t.id({
-    description: 'Removes the service; answers the deleted id.',
+    description: 'Removes the service and its containers; answers the deleted id. Volumes stay unless asked.',
     authScopes: { deploy: true },
-    errors: { types: writeErrors },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, { id }, ctx) => (await ctx.services.serviceConfigs.delete(String(id))).id,
+    errors: { types: runErrors },
+    args: {
+      id: t.arg.id({ required: true }),
+      removeVolumes: t.arg.boolean({ defaultValue: false, description: 'also remove its volumes that no other service mounts' }),
+    },
+    resolve: async (_root, { id, removeVolumes }, ctx) =>
+      (await ctx.services.deployer.removeService(String(id), { removeVolumes: removeVolumes ?? false })).id,
   }),
 );

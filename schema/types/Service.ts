@@ -38,6 +38,19 @@ export const ServiceRef = builder.prismaObject('Service', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     deployment: t.relation('deployment'),
+    hostname: t.exposeString('name', { description: 'how the other services of the deployment reach this one' }),
+    containerId: t.exposeString('containerId', { nullable: true }),
+    lastExitCode: t.exposeInt('lastExitCode', { nullable: true }),
+    deployRuns: t.relation('deployRuns', {
+      description: 'newest first',
+      args: { first: t.arg.int({ defaultValue: 20 }) },
+      query: ({ first }) => ({ orderBy: { createdAt: 'desc' }, take: Math.min(Math.max(first ?? 20, 1), 100) }),
+    }),
+    transitions: t.relation('transitions', {
+      description: 'state changes, newest first',
+      args: { first: t.arg.int({ defaultValue: 50 }) },
+      query: ({ first }) => ({ orderBy: { createdAt: 'desc' }, take: Math.min(Math.max(first ?? 50, 1), 500) }),
+    }),
     customDomain: t.relation('customDomain', { nullable: true }),
     envVars: t.field({
       type: [EnvVar],

@@ -26,6 +26,8 @@ export interface ServiceContainerInput {
   command?: string | null;
   bindRoots: string[];
   extraLabels?: Record<string, string>;
+  /** defaults to the service's canonical name; a deploy creates the next one beside it */
+  name?: string;
 }
 
 /**
@@ -52,7 +54,7 @@ export function buildServiceContainerSpec(input: ServiceContainerInput): Dockero
   ];
   const port = input.httpPort ? `${input.httpPort}/tcp` : null;
   return {
-    name: serviceContainerName(input.deploymentId, input.serviceId),
+    name: input.name ?? serviceContainerName(input.deploymentId, input.serviceId),
     Image: input.image,
     Env: envList(input.env),
     // Ours last, so extra labels can never forge ownership.

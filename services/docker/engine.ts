@@ -82,7 +82,7 @@ export class DockerEngine {
     await Promise.all(volumes.map((v) => this.removeVolume(v.Name)));
   }
 
-  private async removeVolume(name: string): Promise<void> {
+  async removeVolume(name: string): Promise<void> {
     await this.callOrDone(`remove volume ${name}`, () => this.docker.getVolume(name).remove(), [404]);
   }
 
@@ -142,6 +142,10 @@ export class DockerEngine {
   async removeContainer(id: string, options: { force?: boolean } = {}): Promise<void> {
     // 409 here means a removal is already in progress.
     await this.callOrDone(`remove container ${id}`, () => this.docker.getContainer(id).remove({ force: options.force ?? false, v: true }), [404, 409]);
+  }
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    await this.call(`rename container ${id}`, () => this.docker.getContainer(id).rename({ name }));
   }
 
   async inspectContainer(id: string): Promise<Dockerode.ContainerInspectInfo | null> {

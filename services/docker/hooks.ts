@@ -84,7 +84,10 @@ export async function runHook(docker: Dockerode, input: HookInput): Promise<Hook
       // 400 = the engine could not exec the command (missing binary…): a failed hook, not an engine fault.
       if (!hasStatus(err, 400)) throw err;
       const state = (await container.inspect()).State;
-      output.push(Buffer.from(`${state.Error || toDockerError(err, context).message}\n`));
+      const reason = Buffer.from(`${state.Error || toDockerError(err, context).message}\n`);
+      output.push(reason);
+      lines.stderr.push(reason);
+      lines.stderr.flush();
       return { exitCode: state.ExitCode || 127, ...output.result(), timedOut: false };
     }
 

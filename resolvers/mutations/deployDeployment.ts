@@ -1,0 +1,18 @@
+import { builder } from '../../schema/builder.ts';
+import { DeployRunRef } from '../../schema/types/DeployRun.ts';
+import { runErrors } from '../../schema/types/Error.ts';
+
+builder.mutationField('deployDeployment', (t) =>
+  t.field({
+    type: [DeployRunRef],
+    description: 'Deploy every service of the deployment, one after another.',
+    authScopes: { deploy: true },
+    errors: { types: runErrors },
+    args: {
+      id: t.arg.id({ required: true }),
+      wait: t.arg.boolean({ defaultValue: false }),
+    },
+    resolve: (_root, { id, wait }, ctx) =>
+      ctx.services.deployer.deployDeployment(String(id), { triggeredBy: ctx.principal!.name, wait: wait ?? false }),
+  }),
+);
