@@ -8,6 +8,7 @@ import './types/Service.ts';
 import './types/ApiToken.ts';
 import './types/Viewer.ts';
 import './types/DeployRun.ts';
+import './types/ServiceStateEvent.ts';
 import '../resolvers/queries/viewer.ts';
 import '../resolvers/queries/nodes.ts';
 import '../resolvers/queries/deployments.ts';
@@ -28,5 +29,6 @@ import '../resolvers/mutations/deployDeployment.ts';
 import '../resolvers/mutations/startService.ts';
 import '../resolvers/mutations/stopService.ts';
 import '../resolvers/mutations/rollbackService.ts';
+import '../resolvers/subscriptions/serviceStateChanged.ts';
 
 export const schema = builder.toSchema();
