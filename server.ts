@@ -14,6 +14,9 @@ import { openDatabase } from './prisma/db.ts';
 import { applyMigrations } from './prisma/migrator.ts';
 import type { Context } from './schema/context.ts';
 import { schema } from './schema/index.ts';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { Redis } from 'ioredis';
+import { DockerEventWatcher } from './services/docker/eventWatcher.ts';
 import { createEventBus } from './services/events.ts';
 import { DomainError } from './services/errors.ts';
 import { createServices } from './services/index.ts';
@@ -51,7 +54,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   bindPrisma(db.prisma);
 
   const secrets = createSecretBox(await loadSecretKey(config.secretKey, config.dataDir));
-  const events = createEventBus();
+  // Several API instances share events through Redis; one instance keeps them in memory.
+  const redis = config.redisUrl
+    ? { publish: new Redis(config.redisUrl, { lazyConnect: false }), subscribe: new Redis(config.redisUrl) }
+    : null;
+  const events = createEventBus(
+    redis ? createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe }) : undefined,
+  );
   const services = createServices({
     prisma: db.prisma,
     secrets,
@@ -61,7 +70,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     hookTimeoutSeconds: config.hookTimeoutSeconds,
   });
   const defaultNode = await services.nodes.ensureDefaultNode(config.dockerHost);
-  await services.deployer.recover().catch((err) => logger.warn({ err }, 'could not reconcile services with Docker'));
+  await services.deployer.recover();
+  await services.stateSync.resync().catch((err) => logger.warn({ err }, 'could not resync services with Docker'));
+  // Docker's own view of each node feeds the state machine, so state stays true
+  // when a container changes outside the API.
+  const watchers = (await db.prisma.node.findMany()).map(
+    (node) =>
+      new DockerEventWatcher(
+        services.engineFor(node.endpoint).docker,
+        {
+          onEvent: (event) => services.stateSync.onContainerEvent(event),
+          onReconnect: () => services.stateSync.resync(),
+        },
+        logger,
+      ),
+  );
+  for (const watcher of watchers) watcher.start();
   await services.auth.bootstrap({
     configuredToken: config.bootstrapToken,
     dataDir: config.dataDir,
@@ -188,6 +212,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     yoga,
     db,
     logger,
+    watchers,
     get url(): string {
       const address = server.address() as AddressInfo;
       return `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
@@ -211,6 +236,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
           for (const socket of sockets) socket.destroy();
         }, 2000).unref();
       });
+      await Promise.all(watchers.map((watcher) => watcher.stop()));
+      if (redis) await Promise.all([redis.publish.quit(), redis.subscribe.quit()]);
       await db.close();
     },
   };

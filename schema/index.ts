@@ -9,6 +9,7 @@ import './types/ApiToken.ts';
 import './types/Viewer.ts';
 import './types/DeployRun.ts';
 import './types/ServiceStateEvent.ts';
+import './types/DeployRunEvent.ts';
 import '../resolvers/queries/viewer.ts';
 import '../resolvers/queries/nodes.ts';
 import '../resolvers/queries/deployments.ts';
@@ -30,5 +31,6 @@ import '../resolvers/mutations/startService.ts';
 import '../resolvers/mutations/stopService.ts';
 import '../resolvers/mutations/rollbackService.ts';
 import '../resolvers/subscriptions/serviceStateChanged.ts';
+import '../resolvers/subscriptions/deployRunEvents.ts';
 
 export const schema = builder.toSchema();

@@ -3,7 +3,7 @@
 import type { PrismaClient } from '../prisma/db.ts';
 import type { DeployRun, Service } from '../prisma/generated/client/client.ts';
 import type { DeployRunKind, DeployRunStatus } from '../prisma/generated/client/enums.ts';
-import type { EventBus } from './events.ts';
+import type { DeployRunEventInput, EventBus } from './events.ts';
 import type { EnvVar, FileBind, VolumeMount } from './serviceConfigs.ts';
 
 export interface ConfigSnapshot {
@@ -41,10 +41,39 @@ export function snapshotOf(service: Service): ConfigSnapshot {
 }
 
 export class DeployRunRecorder {
+  // Events of one run are written in order, one after another, each numbered.
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly seqs = new Map<string, number>();
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly events: EventBus,
   ) {}
+
+  /** Stores the event under the run's next number, then publishes it. */
+  emit(runId: string, event: DeployRunEventInput): Promise<void> {
+    const write = async () => {
+      let seq = this.seqs.get(runId);
+      if (seq === undefined) {
+        const last = await this.prisma.deployRunEvent.findFirst({
+          where: { deployRunId: runId },
+          orderBy: { seq: 'desc' },
+          select: { seq: true },
+        });
+        seq = last?.seq ?? 0;
+      }
+      seq += 1;
+      this.seqs.set(runId, seq);
+      const at = new Date();
+      await this.prisma.deployRunEvent.create({
+        data: { deployRunId: runId, seq, payload: { ...event, at: at.toISOString() } as object },
+      });
+      this.events.publish('deployRun:event', runId, { ...event, deployRunId: runId, seq, at });
+    };
+    const next = (this.chains.get(runId) ?? Promise.resolve()).then(write, write);
+    this.chains.set(runId, next.catch(() => undefined));
+    return next;
+  }
 
   create(input: {
     service: Service;
@@ -83,7 +112,7 @@ export class DeployRunRecorder {
   async step<T>(runId: string, name: string, fn: () => Promise<T>, describe?: (result: T) => string | null): Promise<T> {
     const startedAt = new Date();
     await this.updateSteps(runId, (steps) => [...steps, { name, status: 'RUNNING', startedAt: startedAt.toISOString(), finishedAt: null, message: null }]);
-    this.events.publish('deployRun:event', runId, { type: 'STEP', deployRunId: runId, step: name, status: 'STARTED', message: null, at: startedAt });
+    await this.emit(runId, { type: 'STEP', step: name, status: 'STARTED' });
     try {
       const result = await fn();
       const message = describe?.(result) ?? null;
@@ -100,7 +129,7 @@ export class DeployRunRecorder {
     await this.updateSteps(runId, (steps) =>
       steps.map((s) => (s.name === name && s.status === 'RUNNING' ? { ...s, status, message, finishedAt: at.toISOString() } : s)),
     );
-    this.events.publish('deployRun:event', runId, { type: 'STEP', deployRunId: runId, step: name, status: status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', message, at });
+    await this.emit(runId, { type: 'STEP', step: name, status, message });
   }
 
   private async updateSteps(runId: string, change: (steps: DeployStep[]) => DeployStep[]): Promise<void> {
@@ -120,13 +149,7 @@ export class DeployRunRecorder {
         hookTimedOut: result.timedOut,
       },
     });
-    this.events.publish('deployRun:event', runId, {
-      type: 'HOOK_EXITED',
-      deployRunId: runId,
-      exitCode: result.exitCode,
-      timedOut: result.timedOut,
-      at: new Date(),
-    });
+    await this.emit(runId, { type: 'HOOK_EXITED', exitCode: result.exitCode, timedOut: result.timedOut });
   }
 
   async finish(runId: string, outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; error?: string; errorCode?: string }): Promise<DeployRun> {
@@ -134,13 +157,9 @@ export class DeployRunRecorder {
       where: { id: runId },
       data: { status: outcome.status, error: outcome.error ?? null, errorCode: outcome.errorCode ?? null, finishedAt: new Date() },
     });
-    this.events.publish('deployRun:event', runId, {
-      type: 'FINISHED',
-      deployRunId: runId,
-      status: outcome.status,
-      error: outcome.error ?? null,
-      at: run.finishedAt!,
-    });
+    await this.emit(runId, { type: 'FINISHED', status: outcome.status, error: outcome.error ?? null });
+    this.chains.delete(runId);
+    this.seqs.delete(runId);
     return run;
   }
 

@@ -7,7 +7,7 @@ import type { Logger } from './logger.ts';
 import { ConflictError, DeployFailedError, DomainError, NotDeployedError, NotFoundError } from './errors.ts';
 import type { DockerEngine } from './docker/engine.ts';
 import { labelsFor, networkName, serviceContainerName, volumeName } from './docker/names.ts';
-import { DeployRunRecorder, snapshotOf, type ConfigSnapshot } from './deployRuns.ts';
+import { ACTIVE_RUN_STATUSES, DeployRunRecorder, snapshotOf, type ConfigSnapshot } from './deployRuns.ts';
 import type { EventBus } from './events.ts';
 import type { ServiceConfigService } from './serviceConfigs.ts';
 import type { ServiceStateMachine } from './serviceState.ts';
@@ -227,7 +227,15 @@ export class Deployer {
     const pulled = await this.runs.step(
       run.id,
       'pull',
-      () => engine.pullImage(reference),
+      () =>
+        engine.pullImage(reference, (progress) => {
+          // Layer milestones only, not every byte-count tick.
+          if (progress.status && !progress.progressDetail?.current) {
+            void this.runs
+              .emit(run.id, { type: 'PULL_PROGRESS', message: progress.id ? `${progress.id}: ${progress.status}` : progress.status })
+              .catch(() => undefined);
+          }
+        }),
       (p) => p.repoDigest ?? p.imageId,
     );
     const previous = await this.runs.lastSuccessfulDigest(service.id, run.id);
@@ -252,8 +260,7 @@ export class Deployer {
           command: snapshot.preDeployCommand!,
           timeoutMs: this.options.hookTimeoutMs,
           labels: labelsFor({ deploymentId: service.deploymentId, serviceId: service.id, role: 'hook' }),
-          onOutput: (stream, line) =>
-            this.events.publish('deployRun:event', run.id, { type: 'HOOK_OUTPUT', deployRunId: run.id, stream, line, at: new Date() }),
+          onOutput: (stream, line) => void this.runs.emit(run.id, { type: 'HOOK_OUTPUT', stream, line }).catch(() => undefined),
         });
         await this.runs.recordHook(run.id, hook);
         if (hook.timedOut) throw new HookError(`pre-deploy hook timed out after ${this.options.hookTimeoutMs / 1000}s`, 'HOOK_TIMEOUT');
@@ -335,32 +342,15 @@ export class Deployer {
     });
   }
 
-  /**
-   * After a restart of the API: runs that were in flight are marked failed, their locks
-   * released, and each service's state is read back from its container.
-   */
+  /** After a restart of the API: runs that were in flight are marked failed and their locks released. */
   async recover(): Promise<void> {
-    const interrupted = await this.prisma.deployRun.findMany({ where: { status: { in: ['PENDING', 'PULLING', 'RUNNING_HOOK', 'SWAPPING'] } } });
+    const interrupted = await this.prisma.deployRun.findMany({ where: { status: { in: ACTIVE_RUN_STATUSES } } });
     for (const run of interrupted) {
       await this.runs.finish(run.id, { status: 'FAILED', error: 'interrupted: the API stopped during this run', errorCode: 'INTERRUPTED' });
     }
     await this.prisma.service.updateMany({ where: { activeRunId: { not: null } }, data: { activeRunId: null } });
-    const services = await this.prisma.service.findMany({
-      where: { containerId: { not: null } },
-      include: { deployment: { select: { id: true, node: { select: { endpoint: true } } } } },
-    });
-    for (const service of services) {
-      const info = await this.engineFor(service.deployment.node.endpoint).inspectContainer(service.containerId!).catch(() => undefined);
-      if (info === undefined) continue; // engine unreachable: leave the state as it was
-      const status = !info ? 'ERROR' : info.State.Running ? 'RUNNING' : info.State.ExitCode === 0 ? 'STOPPED' : 'CRASHED';
-      if (status !== service.status) {
-        await this.state.transition(service.id, status, {
-          reason: info ? `found ${info.State.Status} after restart` : 'container missing after restart',
-          exitCode: info && !info.State.Running ? info.State.ExitCode : null,
-        });
-      }
-    }
   }
+
 }
 
 class HookError extends DomainError {

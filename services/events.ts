@@ -14,12 +14,27 @@ export interface ServiceStateEvent {
   at: Date;
 }
 
-export type DeployRunEvent =
-  | { type: 'STEP'; deployRunId: string; step: string; status: 'STARTED' | 'SUCCEEDED' | 'FAILED'; message: string | null; at: Date }
-  | { type: 'PULL_PROGRESS'; deployRunId: string; message: string; at: Date }
-  | { type: 'HOOK_OUTPUT'; deployRunId: string; stream: 'stdout' | 'stderr'; line: string; at: Date }
-  | { type: 'HOOK_EXITED'; deployRunId: string; exitCode: number | null; timedOut: boolean; at: Date }
-  | { type: 'FINISHED'; deployRunId: string; status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; error: string | null; at: Date };
+export type DeployRunEventType = 'STEP' | 'PULL_PROGRESS' | 'HOOK_OUTPUT' | 'HOOK_EXITED' | 'FINISHED';
+
+/** One numbered event of a deploy run; `seq` orders them and lets a late subscriber resume. */
+export interface DeployRunEvent {
+  deployRunId: string;
+  seq: number;
+  type: DeployRunEventType;
+  at: Date;
+  /** STEP: pull, hook, swap or restart */
+  step?: string | null;
+  /** STEP: STARTED, SUCCEEDED or FAILED; FINISHED: the run's final status */
+  status?: string | null;
+  message?: string | null;
+  stream?: 'stdout' | 'stderr' | null;
+  line?: string | null;
+  exitCode?: number | null;
+  timedOut?: boolean | null;
+  error?: string | null;
+}
+
+export type DeployRunEventInput = Omit<DeployRunEvent, 'deployRunId' | 'seq' | 'at'>;
 
 export type Topics = {
   'service:state': [serviceId: string, event: ServiceStateEvent];

@@ -11,6 +11,7 @@ import { NodeService } from './nodes.ts';
 import type { SecretBox } from './secrets.ts';
 import { ServiceConfigService } from './serviceConfigs.ts';
 import { ServiceStateMachine } from './serviceState.ts';
+import { StateSync } from './stateSync.ts';
 
 export interface ServiceDeps {
   prisma: PrismaClient;
@@ -38,6 +39,7 @@ export function createServices({ prisma, secrets, events, logger, bindRoots, hoo
     engineFor,
     events,
     state,
+    stateSync: new StateSync(prisma, state, engineFor, logger),
     deployments: new DeploymentService(prisma, nodes),
     serviceConfigs,
     deployer: new Deployer(prisma, engineFor, serviceConfigs, state, events, { bindRoots, hookTimeoutMs: hookTimeoutSeconds * 1000 }, logger),
