@@ -9,6 +9,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.ts';
+import { GRAPHIQL_ASSETS, renderLocalGraphiQL, serveGraphiqlAsset } from './graphiql.ts';
 import { bindPrisma } from './prisma/client.ts';
 import { openDatabase } from './prisma/db.ts';
 import { applyMigrations } from './prisma/migrator.ts';
@@ -20,6 +21,7 @@ import { DockerEventWatcher } from './services/docker/eventWatcher.ts';
 import { createEventBus } from './services/events.ts';
 import { DomainError } from './services/errors.ts';
 import { createServices } from './services/index.ts';
+import { Edge } from './services/edge/edge.ts';
 import { createLogger, type Logger } from './services/logger.ts';
 import { createSecretBox, loadSecretKey } from './services/secrets.ts';
 
@@ -68,7 +70,27 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     logger,
     bindRoots: config.bindRoots,
     hookTimeoutSeconds: config.hookTimeoutSeconds,
+    domains: {
+      baseDomain: config.baseDomain,
+      dnsServers: config.dnsServers,
+      acme: config.acme,
+      certificates: config.edge.httpPort > 0,
+    },
   });
+  // The edge proxy (routes by Host, TLS by SNI, HTTP-01 answers) runs beside the API.
+  const edge = new Edge(
+    {
+      prisma: db.prisma,
+      secrets,
+      events,
+      engineFor: services.engineFor,
+      domains: services.domains,
+      certificates: services.certificates,
+      challenges: services.acme.challenges,
+      logger,
+    },
+    { httpPort: config.edge.httpPort, httpsPort: config.edge.httpsPort },
+  );
   const defaultNode = await services.nodes.ensureDefaultNode(config.dockerHost);
   await services.deployer.recover();
   await services.stateSync.resync().catch((err) => logger.warn({ err }, 'could not resync services with Docker'));
@@ -106,7 +128,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'Spunto', subscriptionsProtocol: 'WS' },
+    graphiql: {
+      title: 'Spunto',
+      subscriptionsProtocol: 'WS',
+      headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }),
+    },
+    renderGraphiQL: renderLocalGraphiQL,
     logging: logger,
     plugins: [EnvelopArmorPlugin({ maxDepth: { n: 12 } }), requireToken],
     context: async (initial: YogaInitialContext & { connectionParams?: Record<string, unknown> }) => {
@@ -162,6 +189,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       });
       return;
     }
+    if (req.url?.startsWith(GRAPHIQL_ASSETS) && req.method === 'GET') {
+      void serveGraphiqlAsset(req, res);
+      return;
+    }
     void yoga.handle(req, res);
   });
 
@@ -213,6 +244,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     db,
     logger,
     watchers,
+    edge,
     get url(): string {
       const address = server.address() as AddressInfo;
       return `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
@@ -223,6 +255,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
         server.listen(config.port, config.host, () => resolve());
       });
       logger.info({ url: `${this.url}/graphql` }, 'Spunto API listening');
+      await edge.start();
+      services.certificates.start();
     },
     async stop(): Promise<void> {
       if (stopped) return;
@@ -236,6 +270,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
           for (const socket of sockets) socket.destroy();
         }, 2000).unref();
       });
+      await services.certificates.stop();
+      await edge.stop();
       await Promise.all(watchers.map((watcher) => watcher.stop()));
       if (redis) await Promise.all([redis.publish.quit(), redis.subscribe.quit()]);
       await db.close();

@@ -87,9 +87,15 @@ describe('the server process', () => {
     });
     expect(await res.json()).toEqual({ data: { viewer: { __typename: 'Viewer', name: 'bootstrap' } } });
 
+    // GraphiQL, with its assets served by the API itself, not a CDN.
     const page = await fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('GraphiQL');
+    const html = await page.text();
+    expect(html).toContain('YogaGraphiQL');
+    expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)[a-z]/i);
+    const bundle = await fetch(`${url}/graphiql/assets/yoga-graphiql.umd.js`);
+    expect(bundle.status).toBe(200);
+    expect((await bundle.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
 
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
