@@ -1,7 +1,9 @@
 // Services as configuration: what to run and how. Env values are sealed at rest.
 import type { PrismaClient } from '../prisma/db.ts';
 import type { Service } from '../prisma/generated/client/client.ts';
-import { ConflictError, NotFoundError } from './errors.ts';
+import type { ConfigSnapshot } from './deployRuns.ts';
+import { EnvReferences, isPureReference, type ReferenceProblem } from './envRefs.ts';
+import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { isUniqueViolation } from './prismaErrors.ts';
 import type { SecretBox } from './secrets.ts';
 import {
@@ -39,9 +41,12 @@ export interface CreateServiceInput {
   fileBinds?: (Omit<FileBind, 'readOnly'> & { readOnly?: boolean | null })[] | null;
   command?: string | null;
   preDeployCommand?: string | null;
+  /** set by the presets marketplace: the catalogue entry and its outputs ({ KEY: template }) */
+  presetId?: string | null;
+  presetOutputs?: Record<string, string> | null;
 }
 
-export interface UpdateServiceInput extends Partial<Omit<CreateServiceInput, 'deploymentId' | 'name' | 'image'>> {
+export interface UpdateServiceInput extends Partial<Omit<CreateServiceInput, 'deploymentId' | 'name' | 'image' | 'presetId' | 'presetOutputs'>> {
   id: string;
   name?: string | null;
   image?: string | null;
@@ -54,11 +59,15 @@ export interface UpdateServiceInput extends Partial<Omit<CreateServiceInput, 'de
 export const MASK = '••••••••';
 
 export class ServiceConfigService {
+  private readonly refs: EnvReferences;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly secrets: SecretBox,
     private readonly bindRoots: string[],
-  ) {}
+  ) {
+    this.refs = new EnvReferences(prisma, (service) => this.envVars(service));
+  }
 
   async get(id: string): Promise<Service> {
     const service = await this.prisma.service.findUnique({ where: { id } });
@@ -71,8 +80,46 @@ export class ServiceConfigService {
     return (service.envVars as unknown as EnvVar[]).map(({ key, value }) => ({ key, value: this.secrets.open(value) }));
   }
 
+  /** Values masked, except those made only of references (${{db.DATABASE_URL}}): they hold no secret. */
   maskedEnvVars(service: { envVars: unknown }): EnvVar[] {
-    return (service.envVars as unknown as EnvVar[]).map(({ key }) => ({ key, value: MASK }));
+    return (service.envVars as unknown as EnvVar[]).map(({ key, value }) => {
+      const plain = this.openOrNull(value);
+      return { key, value: plain !== null && isPureReference(plain) ? plain : MASK };
+    });
+  }
+
+  // Masking must work even for a value sealed under another key.
+  private openOrNull(sealed: string): string | null {
+    try {
+      return this.secrets.open(sealed);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The env a container of the service gets: references to other services resolved. */
+  async resolvedEnvVars(service: Pick<Service, 'id' | 'deploymentId' | 'name'>, snapshot: ConfigSnapshot): Promise<EnvVar[]> {
+    const { resolved, problems } = await this.refs.resolve({ ...service, httpPort: snapshot.httpPort }, this.envVars(snapshot));
+    if (problems.length) throw new ValidationError(problems.map((message) => ({ path: 'envVars', message })));
+    return resolved;
+  }
+
+  /** The deployment's service ids, each after the services it references. */
+  deployOrder(deploymentId: string): Promise<string[]> {
+    return this.refs.deployOrder(deploymentId);
+  }
+
+  /** Reference problems as issues, pointing at the input field that holds the variable. */
+  private referenceIssues(issues: Issues, problems: ReferenceProblem[], fields: [string, EnvVar[] | null | undefined][], dependentPath = 'envVars'): void {
+    for (const problem of problems) {
+      if (problem.kind !== 'env') {
+        issues.add(problem.kind === 'output' ? `presetOutputs.${problem.key}` : dependentPath, problem.message);
+        continue;
+      }
+      const field = problem.key === null ? undefined : fields.find(([, vars]) => vars?.some((v) => v.key === problem.key));
+      const index = field?.[1]?.findIndex((v) => v.key === problem.key) ?? -1;
+      issues.add(field ? `${field[0]}[${index}].value` : 'envVars', problem.key && !field ? `${problem.key}: ${problem.message}` : problem.message);
+    }
   }
 
   private seal(vars: EnvVar[]): EnvVar[] {
@@ -96,6 +143,17 @@ export class ServiceConfigService {
     issues.throwIfAny();
     const deployment = await this.prisma.deployment.findUnique({ where: { id: input.deploymentId } });
     if (!deployment) throw new NotFoundError('Deployment', input.deploymentId);
+    const problems = await this.refs.check({
+      id: null,
+      deploymentId: input.deploymentId,
+      name: input.name,
+      previousName: null,
+      httpPort: input.httpPort ?? null,
+      env: input.envVars ?? [],
+      outputs: input.presetOutputs ?? {},
+    });
+    this.referenceIssues(issues, problems, [['envVars', input.envVars]]);
+    issues.throwIfAny();
     try {
       return await this.prisma.service.create({
         data: {
@@ -108,6 +166,8 @@ export class ServiceConfigService {
           fileBinds: (input.fileBinds ?? []).map((b) => ({ ...b, readOnly: b.readOnly ?? false })),
           command: input.command ?? null,
           preDeployCommand: input.preDeployCommand ?? null,
+          presetId: input.presetId ?? null,
+          ...(input.presetOutputs && { presetOutputs: input.presetOutputs }),
         },
       });
     } catch (error) {
@@ -132,6 +192,20 @@ export class ServiceConfigService {
     if (input.name === null) issues.add('name', 'cannot be cleared');
     if (input.image === null) issues.add('image', 'cannot be cleared');
     issues.throwIfAny();
+    if (envVars || (input.name != null && input.name !== current.name) || input.httpPort !== undefined) {
+      const problems = await this.refs.check({
+        id: current.id,
+        deploymentId: current.deploymentId,
+        name: input.name ?? current.name,
+        previousName: current.name,
+        httpPort: input.httpPort !== undefined ? input.httpPort : current.httpPort,
+        env: envVars ?? this.envVars(current),
+        outputs: (current.presetOutputs as Record<string, string> | null) ?? {},
+      });
+      const renamed = input.name != null && input.name !== current.name;
+      this.referenceIssues(issues, problems, [['setEnvVars', input.setEnvVars], ['envVars', input.envVars]], renamed ? 'name' : 'envVars');
+      issues.throwIfAny();
+    }
     try {
       return await this.prisma.service.update({
         where: { id: input.id },
