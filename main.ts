@@ -13,7 +13,6 @@ async function main(): Promise<void> {
     throw error;
   }
   const app = await buildApp(config);
-  await app.start();
   const shutdown = (signal: string) => {
     app.logger.info({ signal }, 'shutting down');
     app.stop().then(
@@ -26,6 +25,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  // Handlers first: a signal that arrives while the listener opens still shuts down cleanly.
+  await app.start();
 }
 
 main().catch((error) => {

@@ -44,10 +44,13 @@ export class DeployRunRecorder {
   // Events of one run are written in order, one after another, each numbered.
   private readonly chains = new Map<string, Promise<void>>();
   private readonly seqs = new Map<string, number>();
+  private readonly stepsOf = new Map<string, DeployStep[]>();
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly events: EventBus,
+    /** the API instance that will execute the runs it creates */
+    private readonly instanceId: string,
   ) {}
 
   /** Stores the event under the run's next number, then publishes it. */
@@ -75,7 +78,7 @@ export class DeployRunRecorder {
     return next;
   }
 
-  create(input: {
+  async create(input: {
     service: Service;
     kind: DeployRunKind;
     triggeredBy: string;
@@ -84,7 +87,7 @@ export class DeployRunRecorder {
     rollbackOfId?: string;
   }): Promise<DeployRun> {
     const snapshot = input.snapshot ?? snapshotOf(input.service);
-    return this.prisma.deployRun.create({
+    const run = await this.prisma.deployRun.create({
       data: {
         serviceId: input.service.id,
         kind: input.kind,
@@ -93,8 +96,13 @@ export class DeployRunRecorder {
         imageDigest: input.imageDigest ?? null,
         configSnapshot: snapshot as object,
         rollbackOfId: input.rollbackOfId ?? null,
+        instanceId: this.instanceId,
       },
     });
+    // A new run has no events and no steps yet: nothing to read back before the first write.
+    this.seqs.set(run.id, 0);
+    this.stepsOf.set(run.id, []);
+    return run;
   }
 
   async setStatus(runId: string, status: DeployRunStatus, data: Partial<Pick<DeployRun, 'imageDigest' | 'imageId' | 'imageChanged' | 'containerId'>> = {}): Promise<void> {
@@ -104,15 +112,16 @@ export class DeployRunRecorder {
     });
   }
 
-  async markStarted(runId: string): Promise<void> {
-    await this.prisma.deployRun.update({ where: { id: runId }, data: { startedAt: new Date() } });
+  async markStarted(runId: string, status?: DeployRunStatus, data: Partial<Pick<DeployRun, 'containerId'>> = {}): Promise<void> {
+    await this.prisma.deployRun.update({ where: { id: runId }, data: { startedAt: new Date(), ...(status && { status }), ...data } });
   }
 
   /** Runs `fn` as a named step: recorded as RUNNING, then SUCCEEDED or FAILED with timings. */
   async step<T>(runId: string, name: string, fn: () => Promise<T>, describe?: (result: T) => string | null): Promise<T> {
     const startedAt = new Date();
     await this.updateSteps(runId, (steps) => [...steps, { name, status: 'RUNNING', startedAt: startedAt.toISOString(), finishedAt: null, message: null }]);
-    await this.emit(runId, { type: 'STEP', step: name, status: 'STARTED' });
+    // Not awaited: the run's event chain keeps the order, and finish() waits for it.
+    void this.emit(runId, { type: 'STEP', step: name, status: 'STARTED' }).catch(() => undefined);
     try {
       const result = await fn();
       const message = describe?.(result) ?? null;
@@ -129,15 +138,18 @@ export class DeployRunRecorder {
     await this.updateSteps(runId, (steps) =>
       steps.map((s) => (s.name === name && s.status === 'RUNNING' ? { ...s, status, message, finishedAt: at.toISOString() } : s)),
     );
-    await this.emit(runId, { type: 'STEP', step: name, status, message });
+    void this.emit(runId, { type: 'STEP', step: name, status, message }).catch(() => undefined);
   }
 
   private async updateSteps(runId: string, change: (steps: DeployStep[]) => DeployStep[]): Promise<void> {
-    const run = await this.prisma.deployRun.findUniqueOrThrow({ where: { id: runId }, select: { steps: true } });
-    await this.prisma.deployRun.update({
-      where: { id: runId },
-      data: { steps: change(run.steps as unknown as DeployStep[]) as object[] },
-    });
+    let steps = this.stepsOf.get(runId);
+    if (!steps) {
+      const run = await this.prisma.deployRun.findUniqueOrThrow({ where: { id: runId }, select: { steps: true } });
+      steps = run.steps as unknown as DeployStep[];
+    }
+    const next = change(steps);
+    await this.prisma.deployRun.update({ where: { id: runId }, data: { steps: next as object[] } });
+    this.stepsOf.set(runId, next);
   }
 
   async recordHook(runId: string, result: { exitCode: number | null; output: string; timedOut: boolean }): Promise<void> {
@@ -152,11 +164,18 @@ export class DeployRunRecorder {
     await this.emit(runId, { type: 'HOOK_EXITED', exitCode: result.exitCode, timedOut: result.timedOut });
   }
 
-  async finish(runId: string, outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; error?: string; errorCode?: string }): Promise<DeployRun> {
+  async finish(runId: string, outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; error?: string; errorCode?: string; containerId?: string }): Promise<DeployRun> {
     const run = await this.prisma.deployRun.update({
       where: { id: runId },
-      data: { status: outcome.status, error: outcome.error ?? null, errorCode: outcome.errorCode ?? null, finishedAt: new Date() },
+      data: {
+        status: outcome.status,
+        error: outcome.error ?? null,
+        errorCode: outcome.errorCode ?? null,
+        finishedAt: new Date(),
+        ...(outcome.containerId && { containerId: outcome.containerId }),
+      },
     });
+    this.stepsOf.delete(runId);
     await this.emit(runId, { type: 'FINISHED', status: outcome.status, error: outcome.error ?? null });
     this.chains.delete(runId);
     this.seqs.delete(runId);

@@ -10,6 +10,7 @@ import { labelsFor, networkName, serviceContainerName, volumeName } from './dock
 import { ACTIVE_RUN_STATUSES, DeployRunRecorder, snapshotOf, type ConfigSnapshot } from './deployRuns.ts';
 import type { EventBus } from './events.ts';
 import type { ServiceConfigService } from './serviceConfigs.ts';
+import type { InstanceRegistry } from './instances.ts';
 import type { ServiceStateMachine } from './serviceState.ts';
 
 export interface DeployerOptions {
@@ -38,8 +39,9 @@ export class Deployer {
     private readonly events: EventBus,
     private readonly options: DeployerOptions,
     private readonly logger: Logger,
+    private readonly instances: InstanceRegistry,
   ) {
-    this.runs = new DeployRunRecorder(prisma, events);
+    this.runs = new DeployRunRecorder(prisma, events, instances.id);
   }
 
   private async load(serviceId: string): Promise<ServiceWithPlace> {
@@ -91,7 +93,7 @@ export class Deployer {
     const service = await this.load(serviceId);
     if (!service.containerId) throw new NotDeployedError(`service "${service.name}" has no container to stop`);
     await this.enqueue(serviceId, () =>
-      this.withLock(serviceId, `stop-${Date.now()}`, async () => {
+      this.withLock(serviceId, `stop:${this.instances.id}:${Date.now()}`, async () => {
         const engine = this.engineFor(service.deployment.node.endpoint);
         await this.state.transition(serviceId, 'STOPPING', { reason: 'stop requested' });
         try {
@@ -114,7 +116,8 @@ export class Deployer {
     });
     if (!deployment) throw new NotFoundError('Deployment', deploymentId);
     const runs: DeployRun[] = [];
-    for (const { id } of deployment.services) runs.push(await this.deploy(id, request));
+    // Services that others reference (${{db.KEY}}) go first; otherwise creation order.
+    for (const id of await this.configs.deployOrder(deploymentId)) runs.push(await this.deploy(id, request));
     return runs;
   }
 
@@ -122,7 +125,7 @@ export class Deployer {
   async removeService(serviceId: string, options: { removeVolumes: boolean }): Promise<Service> {
     const service = await this.load(serviceId);
     await this.enqueue(serviceId, () =>
-      this.withLock(serviceId, `delete-${Date.now()}`, async () => {
+      this.withLock(serviceId, `delete:${this.instances.id}:${Date.now()}`, async () => {
         const engine = this.engineFor(service.deployment.node.endpoint);
         for (const container of await engine.listOwnedContainers({ serviceId })) {
           await engine.removeContainer(container.Id, { force: true });
@@ -155,7 +158,7 @@ export class Deployer {
   }
 
   private submit(serviceId: string, run: DeployRun, request: RunRequest): Promise<DeployRun> {
-    const finished = this.enqueue(serviceId, () => this.execute(run.id));
+    const finished = this.enqueue(serviceId, () => this.execute(run));
     if (!request.wait) {
       finished.catch((error) => this.logger.error({ err: error, deployRunId: run.id }, 'deploy run crashed'));
       return Promise.resolve(run);
@@ -188,15 +191,18 @@ export class Deployer {
     }
   }
 
-  private async execute(runId: string): Promise<DeployRun> {
-    const run = await this.prisma.deployRun.findUniqueOrThrow({ where: { id: runId } });
+  private async execute(run: DeployRun): Promise<DeployRun> {
     try {
       return await this.withLock(run.serviceId, run.id, async () => {
         const service = await this.load(run.serviceId);
-        await this.runs.markStarted(run.id);
-        if (run.kind === 'START') await this.restart(run, service);
-        else await this.swap(run, service);
-        return this.runs.finish(run.id, { status: 'SUCCEEDED' });
+        if (run.kind === 'START') {
+          await this.runs.markStarted(run.id, 'SWAPPING', { containerId: service.containerId });
+          await this.restart(run, service);
+          return this.runs.finish(run.id, { status: 'SUCCEEDED' });
+        }
+        await this.runs.markStarted(run.id, 'PULLING');
+        const containerId = await this.swap(run, service);
+        return this.runs.finish(run.id, { status: 'SUCCEEDED', containerId });
       });
     } catch (error) {
       const code = error instanceof DomainError ? error.code : 'INTERNAL';
@@ -210,19 +216,17 @@ export class Deployer {
   private async restart(run: DeployRun, service: ServiceWithPlace): Promise<void> {
     const engine = this.engineFor(service.deployment.node.endpoint);
     await this.state.transition(service.id, 'STARTING', { reason: 'start requested', deployRunId: run.id });
-    await this.runs.setStatus(run.id, 'SWAPPING', { containerId: service.containerId });
     await this.runs.step(run.id, 'restart', () => engine.restartContainer(service.containerId!));
     await this.state.transition(service.id, 'RUNNING', { reason: 'restarted', deployRunId: run.id });
   }
 
-  private async swap(run: DeployRun, service: ServiceWithPlace): Promise<void> {
+  private async swap(run: DeployRun, service: ServiceWithPlace): Promise<string> {
     const engine = this.engineFor(service.deployment.node.endpoint);
     const snapshot = run.configSnapshot as unknown as ConfigSnapshot;
-    const env = this.configs.envVars(snapshot);
+    const env = await this.configs.resolvedEnvVars(service, snapshot);
 
     // 1. Pull. A rollback pulls the exact digest it pins.
     await this.state.transition(service.id, 'PULLING', { reason: `${run.kind.toLowerCase()} started`, deployRunId: run.id });
-    await this.runs.setStatus(run.id, 'PULLING');
     const reference = run.kind === 'ROLLBACK' && run.imageDigest ? run.imageDigest : snapshot.image;
     const pulled = await this.runs.step(
       run.id,
@@ -276,8 +280,8 @@ export class Deployer {
     const canonical = serviceContainerName(service.deploymentId, service.id);
     const nextName = `${canonical}-next`;
     const containerId = await this.runs.step(run.id, 'swap', async () => {
-      await this.clearStaleNext(engine, service, canonical, nextName);
-      const fresh = await this.load(service.id);
+      const promoted = await this.clearStaleNext(engine, service, canonical, nextName);
+      const currentId = promoted ?? service.containerId;
       const newId = await engine.createServiceContainer({
         name: nextName,
         deploymentId: service.deploymentId,
@@ -292,7 +296,7 @@ export class Deployer {
         bindRoots: this.options.bindRoots,
         extraLabels: { 'spunto.deploy-run': run.id },
       });
-      const oldId = fresh.containerId && (await engine.inspectContainer(fresh.containerId)) ? fresh.containerId : null;
+      const oldId = currentId && (await engine.inspectContainer(currentId)) ? currentId : null;
       if (oldId) await engine.stopContainer(oldId);
       try {
         await engine.startContainer(newId);
@@ -307,24 +311,25 @@ export class Deployer {
       await this.prisma.service.update({ where: { id: service.id }, data: { containerId: newId } });
       return newId;
     }, (id) => id.slice(0, 12));
-    await this.runs.setStatus(run.id, 'SWAPPING', { containerId });
     if (run.kind === 'ROLLBACK') await this.restoreConfig(service.id, snapshot);
     await this.state.transition(service.id, 'RUNNING', {
       reason: run.kind === 'ROLLBACK' ? `rolled back to ${pinned}` : `deployed ${pinned}`,
       deployRunId: run.id,
     });
+    return containerId;
   }
 
   /** A `-next` container left by an interrupted swap: promote it if it is all there is, else remove it. */
-  private async clearStaleNext(engine: DockerEngine, service: Service, canonical: string, nextName: string): Promise<void> {
+  private async clearStaleNext(engine: DockerEngine, service: Service, canonical: string, nextName: string): Promise<string | null> {
     const next = await engine.inspectContainer(nextName);
-    if (!next) return;
+    if (!next) return null;
     if (!(await engine.inspectContainer(canonical))) {
       await engine.renameContainer(next.Id, canonical);
       await this.prisma.service.update({ where: { id: service.id }, data: { containerId: next.Id } });
-      return;
+      return next.Id;
     }
     await engine.removeContainer(next.Id, { force: true });
+    return null;
   }
 
   private async restoreConfig(serviceId: string, snapshot: ConfigSnapshot): Promise<void> {
@@ -342,14 +347,31 @@ export class Deployer {
     });
   }
 
-  /** After a restart of the API: runs that were in flight are marked failed and their locks released. */
+  /**
+   * Work of instances that stopped heartbeating (or of this process before a restart):
+   * their in-flight runs are marked failed and the service locks they held released.
+   * Runs of live instances are left alone.
+   */
   async recover(): Promise<void> {
-    const interrupted = await this.prisma.deployRun.findMany({ where: { status: { in: ACTIVE_RUN_STATUSES } } });
-    for (const run of interrupted) {
-      await this.runs.finish(run.id, { status: 'FAILED', error: 'interrupted: the API stopped during this run', errorCode: 'INTERRUPTED' });
+    const live = await this.instances.liveIds();
+    const orphaned = await this.prisma.deployRun.findMany({
+      where: { status: { in: ACTIVE_RUN_STATUSES }, OR: [{ instanceId: null }, { instanceId: { notIn: [...live] } }] },
+      select: { id: true },
+    });
+    for (const run of orphaned) {
+      await this.runs.finish(run.id, { status: 'FAILED', error: 'interrupted: the API instance running it stopped', errorCode: 'INTERRUPTED' });
     }
-    await this.prisma.service.updateMany({ where: { activeRunId: { not: null } }, data: { activeRunId: null } });
+    const locked = await this.prisma.service.findMany({ where: { activeRunId: { not: null } }, select: { id: true, activeRunId: true } });
+    for (const { id, activeRunId } of locked) {
+      const holder = activeRunId!;
+      const op = /^(?:stop|delete):(.+):\d+$/.exec(holder);
+      const stale = op
+        ? !live.has(op[1])
+        : !(await this.prisma.deployRun.count({ where: { id: holder, status: { in: ACTIVE_RUN_STATUSES } } }));
+      if (stale) await this.prisma.service.updateMany({ where: { id, activeRunId: holder }, data: { activeRunId: null } });
+    }
   }
+
 
 }
 

@@ -1,5 +1,6 @@
 // The service state machine. Every transition is persisted (with its reason) in one
-// transaction, then published.
+// statement, then published.
+import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../prisma/db.ts';
 import type { ServiceStatus } from '../prisma/generated/client/enums.ts';
 import type { EventBus, ServiceStateEvent } from './events.ts';
@@ -19,6 +20,8 @@ const ALLOWED: Record<ServiceStatus, ServiceStatus[]> = {
   CRASHED: ['PULLING', 'STARTING', 'RUNNING', 'STOPPING', 'STOPPED'],
   ERROR: ['PULLING', 'STARTING', 'RUNNING', 'STOPPING', 'STOPPED', 'CRASHED'],
 };
+
+const STATUSES = Object.keys(ALLOWED) as ServiceStatus[];
 
 export function canTransition(from: ServiceStatus, to: ServiceStatus): boolean {
   return to === 'ERROR' || ALLOWED[from].includes(to);
@@ -45,48 +48,47 @@ export class ServiceStateMachine {
    * returns the transition, or null when it was not allowed (or already there).
    */
   async transition(serviceId: string, to: ServiceStatus, options: TransitionOptions): Promise<ServiceStateEvent | null> {
-    const event = await this.prisma.$transaction(async (tx) => {
-      const service = await tx.service.findUnique({ where: { id: serviceId }, select: { status: true, deploymentId: true } });
-      if (!service || !canTransition(service.status, to)) return null;
-      if (service.status === to && to !== 'ERROR') return null;
-      const at = new Date();
-      // Compare-and-set on the status, so two writers cannot both move from the same state.
-      const updated = await tx.service.updateMany({
-        where: { id: serviceId, status: service.status },
-        data: {
-          status: to,
-          statusReason: options.reason,
-          statusChangedAt: at,
-          ...(options.exitCode != null && { lastExitCode: options.exitCode }),
-        },
-      });
-      if (updated.count === 0) return null;
-      await tx.serviceTransition.create({
-        data: {
-          serviceId,
-          from: service.status,
-          to,
-          reason: options.reason,
-          deployRunId: options.deployRunId ?? null,
-          exitCode: options.exitCode ?? null,
-          createdAt: at,
-        },
-      });
-      return {
-        serviceId,
-        deploymentId: service.deploymentId,
-        from: service.status,
-        to,
-        reason: options.reason,
-        exitCode: options.exitCode ?? null,
-        deployRunId: options.deployRunId ?? null,
-        at,
-      } satisfies ServiceStateEvent;
-    });
-    if (event) {
-      this.events.publish('service:state', serviceId, event);
-      this.events.publish('deployment:state', event.deploymentId, event);
-    }
+    // One statement: lock the row, move it only from a state the machine allows, and
+    // record the transition; nothing happens when the service is in no such state.
+    const from = STATUSES.filter((s) => canTransition(s, to) && (s !== to || to === 'ERROR'));
+    const at = new Date();
+    const rows = await this.prisma.$queryRawUnsafe<{ from: ServiceStatus; deploymentId: string }[]>(
+      `WITH prev AS (
+         SELECT id, status, "deploymentId" FROM "Service" WHERE id = $1 FOR UPDATE
+       ), moved AS (
+         UPDATE "Service" s
+            SET status = $2::"ServiceStatus", "statusReason" = $3, "statusChangedAt" = $4,
+                "lastExitCode" = COALESCE($5, s."lastExitCode")
+           FROM prev
+          WHERE s.id = prev.id AND prev.status::text = ANY(string_to_array($6, ','))
+         RETURNING prev.status AS "from", prev."deploymentId" AS "deploymentId"
+       ), recorded AS (
+         INSERT INTO "ServiceTransition" (id, "serviceId", "from", "to", reason, "deployRunId", "exitCode", "createdAt")
+         SELECT $7, $1, moved."from", $2::"ServiceStatus", $3, $8, $5, $4 FROM moved
+       )
+       SELECT "from", "deploymentId" FROM moved`,
+      serviceId,
+      to,
+      options.reason,
+      at,
+      options.exitCode ?? null,
+      from.join(','),
+      randomUUID(),
+      options.deployRunId ?? null,
+    );
+    if (rows.length === 0) return null;
+    const event: ServiceStateEvent = {
+      serviceId,
+      deploymentId: rows[0].deploymentId,
+      from: rows[0].from,
+      to,
+      reason: options.reason,
+      exitCode: options.exitCode ?? null,
+      deployRunId: options.deployRunId ?? null,
+      at,
+    };
+    this.events.publish('service:state', serviceId, event);
+    this.events.publish('deployment:state', event.deploymentId, event);
     return event;
   }
 }

@@ -19,13 +19,23 @@ export async function pushWeb(tag: string, message: string): Promise<string> {
   return `${infra().registry}/spunto/web:${tag}`;
 }
 
-/** HTTP GET through the container's published loopback port. */
+/**
+ * HTTP GET through the container's published loopback port. A container that just
+ * (re)started may not listen yet, so refused or reset connections are retried briefly.
+ */
 export async function fetchFromContainer(containerId: string, port = 8080): Promise<string> {
   const info = await docker().getContainer(containerId).inspect();
   const binding = info.NetworkSettings.Ports[`${port}/tcp`]?.find((b) => b.HostIp === '127.0.0.1');
   if (!binding) throw new Error(`container ${containerId} publishes no loopback port for ${port}`);
-  const res = await fetch(`http://127.0.0.1:${binding.HostPort}/`);
-  return res.text();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${binding.HostPort}/`);
+      return await res.text();
+    } catch (error) {
+      if (attempt >= 50) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** Runs argv inside a running container (Engine exec), returning stdout+stderr and the exit code. */
