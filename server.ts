@@ -15,6 +15,7 @@ import { openDatabase } from './prisma/db.ts';
 import { applyMigrations } from './prisma/migrator.ts';
 import type { Context } from './schema/context.ts';
 import { schema } from './schema/index.ts';
+import { useSharedLogResults } from './resolvers/subscriptions/serviceLogs.ts';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
 import { DockerEventWatcher } from './services/docker/eventWatcher.ts';
@@ -74,7 +75,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       baseDomain: config.baseDomain,
       dnsServers: config.dnsServers,
       acme: config.acme,
-      certificates: config.edge.httpPort > 0,
+      // HTTP-01 is answered on the edge's HTTP listener; the certificate is served on its HTTPS one.
+      certificates: config.edge.httpPort > 0 && config.edge.httpsPort > 0,
     },
   });
   // The edge proxy (routes by Host, TLS by SNI, HTTP-01 answers) runs beside the API.
@@ -92,6 +94,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     { httpPort: config.edge.httpPort, httpsPort: config.edge.httpsPort },
   );
   const defaultNode = await services.nodes.ensureDefaultNode(config.dockerHost);
+  // Heartbeat, and on each beat take over what dead instances left behind.
+  await services.instances.register(() => services.deployer.recover());
+  await services.instances.prune();
   await services.deployer.recover();
   await services.stateSync.resync().catch((err) => logger.warn({ err }, 'could not resync services with Docker'));
   // Docker's own view of each node feeds the state machine, so state stays true
@@ -135,7 +140,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     },
     renderGraphiQL: renderLocalGraphiQL,
     logging: logger,
-    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 12 } }), requireToken],
+    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 12 } }), requireToken, useSharedLogResults()],
     context: async (initial: YogaInitialContext & { connectionParams?: Record<string, unknown> }) => {
       const token =
         bearer(initial.request?.headers.get('authorization')) ??
@@ -257,10 +262,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       logger.info({ url: `${this.url}/graphql` }, 'Spunto API listening');
       await edge.start();
       services.certificates.start();
+      services.scheduler.start();
     },
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;
+      // Live log subscriptions end first (SSE responses would hold the server open) and their Docker streams close.
+      await services.logs.close();
       for (const client of wss.clients) client.close(1001, 'server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => {
@@ -271,8 +279,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
         }, 2000).unref();
       });
       await services.certificates.stop();
+      // Scheduled jobs stop firing; job runs carried by this instance are stopped and recorded.
+      await services.scheduler.stop();
+      await services.jobs.shutdown();
       await edge.stop();
       await Promise.all(watchers.map((watcher) => watcher.stop()));
+      await services.instances.unregister().catch(() => undefined);
       if (redis) await Promise.all([redis.publish.quit(), redis.subscribe.quit()]);
       await db.close();
     },

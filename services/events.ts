@@ -36,10 +36,27 @@ export interface DeployRunEvent {
 
 export type DeployRunEventInput = Omit<DeployRunEvent, 'deployRunId' | 'seq' | 'at'>;
 
+/**
+ * Output of a job run, persisted before it is published. `offset` is where `data` starts
+ * in the run's whole output (in characters), so a late subscriber that replays the stored
+ * output first can drop what it already has. Plain values only: it may cross Redis.
+ */
+export interface JobRunOutputEvent {
+  jobRunId: string;
+  kind: 'OUTPUT' | 'FINISHED';
+  offset: number;
+  data: string;
+  stream: 'stdout' | 'stderr' | null;
+  /** FINISHED: the run's final status and exit code */
+  status: string | null;
+  exitCode: number | null;
+}
+
 export type Topics = {
   'service:state': [serviceId: string, event: ServiceStateEvent];
   'deployment:state': [deploymentId: string, event: ServiceStateEvent];
   'deployRun:event': [deployRunId: string, event: DeployRunEvent];
+  'jobRun:output': [jobRunId: string, event: JobRunOutputEvent];
 };
 
 export type EventBus = PubSub<Topics>;

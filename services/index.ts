@@ -1,12 +1,18 @@
 // The domain services, wired once by the composition root.
 import type { PrismaClient } from '../prisma/db.ts';
+import { createDomainServices, type DomainSettings } from './domains.ts';
 import { AuthService } from './auth.ts';
 import { Deployer } from './deployer.ts';
 import { DeploymentService } from './deployments.ts';
 import { DockerClients } from './docker/clients.ts';
 import { DockerEngine } from './docker/engine.ts';
 import type { EventBus } from './events.ts';
+import { JobService } from './jobs.ts';
+import { PresetService } from './presets/presets.ts';
+import { Scheduler } from './scheduler.ts';
 import type { Logger } from './logger.ts';
+import { LogHub } from './logs/hub.ts';
+import { InstanceRegistry } from './instances.ts';
 import { NodeService } from './nodes.ts';
 import type { SecretBox } from './secrets.ts';
 import { ServiceConfigService } from './serviceConfigs.ts';
@@ -20,9 +26,11 @@ export interface ServiceDeps {
   logger: Logger;
   bindRoots: string[];
   hookTimeoutSeconds: number;
+  /** custom domains, TXT verification and certificates; defaults: base "localhost", no certificates */
+  domains?: DomainSettings;
 }
 
-export function createServices({ prisma, secrets, events, logger, bindRoots, hookTimeoutSeconds }: ServiceDeps) {
+export function createServices({ prisma, secrets, events, logger, bindRoots, hookTimeoutSeconds, domains }: ServiceDeps) {
   const nodes = new NodeService(prisma);
   const clients = new DockerClients();
   const engines = new Map<string, DockerEngine>();
@@ -33,7 +41,10 @@ export function createServices({ prisma, secrets, events, logger, bindRoots, hoo
   };
   const serviceConfigs = new ServiceConfigService(prisma, secrets, bindRoots);
   const state = new ServiceStateMachine(prisma, events);
+  const instances = new InstanceRegistry(prisma);
+  const jobs = new JobService(prisma, engineFor, events, logger);
   return {
+    instances,
     auth: new AuthService(prisma),
     nodes,
     engineFor,
@@ -42,7 +53,21 @@ export function createServices({ prisma, secrets, events, logger, bindRoots, hoo
     stateSync: new StateSync(prisma, state, engineFor, logger),
     deployments: new DeploymentService(prisma, nodes),
     serviceConfigs,
-    deployer: new Deployer(prisma, engineFor, serviceConfigs, state, events, { bindRoots, hookTimeoutMs: hookTimeoutSeconds * 1000 }, logger),
+    logs: new LogHub({ prisma, events, engineFor, logger }),
+    jobs,
+    scheduler: new Scheduler(prisma, jobs, logger),
+    presets: new PresetService(serviceConfigs),
+    ...createDomainServices(prisma, secrets, logger, domains),
+    deployer: new Deployer(
+      prisma,
+      engineFor,
+      serviceConfigs,
+      state,
+      events,
+      { bindRoots, hookTimeoutMs: hookTimeoutSeconds * 1000 },
+      logger,
+      instances,
+    ),
   };
 }
 

@@ -11,6 +11,11 @@ const EnvVar = builder.objectRef<EnvVarShape>('EnvVar').implement({
   fields: (t) => ({ key: t.exposeString('key'), value: t.exposeString('value') }),
 });
 
+const ServiceOutput = builder.objectRef<{ key: string; template: string }>('ServiceOutput').implement({
+  description: 'A value other services reference as ${{<service>.<key>}} (from the preset the service was added from).',
+  fields: (t) => ({ key: t.exposeString('key'), template: t.exposeString('template') }),
+});
+
 const Volume = builder.objectRef<VolumeMount>('VolumeMount').implement({
   fields: (t) => ({ name: t.exposeString('name'), mountPath: t.exposeString('mountPath') }),
 });
@@ -72,13 +77,24 @@ export const ServiceRef = builder.prismaObject('Service', {
       select: { fileBinds: true },
       resolve: (service) => service.fileBinds as unknown as FileBindShape[],
     }),
+    jobs: t.relation('jobs', { description: 'by name', query: { orderBy: { name: 'asc' } } }),
+    presetId: t.exposeString('presetId', { nullable: true, description: 'the presets-marketplace entry it was added from' }),
+    outputs: t.field({
+      type: [ServiceOutput],
+      select: { presetOutputs: true },
+      description: 'by key',
+      resolve: (service) =>
+        Object.entries((service.presetOutputs as Record<string, string> | null) ?? {})
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([key, template]) => ({ key, template })),
+    }),
   }),
 });
 
-const EnvVarInput = builder.inputType('EnvVarInput', {
+export const EnvVarInput = builder.inputType('EnvVarInput', {
   fields: (t) => ({ key: t.string({ required: true }), value: t.string({ required: true }) }),
 });
-const VolumeInput = builder.inputType('VolumeMountInput', {
+export const VolumeInput = builder.inputType('VolumeMountInput', {
   fields: (t) => ({
     name: t.string({ required: true, description: 'namespaced per deployment in Docker' }),
     mountPath: t.string({ required: true }),

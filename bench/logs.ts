@@ -1,0 +1,500 @@
+// Log fan-out: serviceLogs over WebSocket to N = 1, 10, 100 subscribers vs one raw
+// dockerode follower (`container.logs({ follow: true })` + `modem.demuxStream`) reading
+// the same container in the same phase, on the real engine (scripts/infra.sh).
+//
+//   npx tsx bench/logs.ts [--seconds S]
+//
+// Three processes, so nobody's CPU is counted as somebody else's: this one runs the API
+// server (a real app, PGlite); a child runs the raw follower; another child runs the N
+// graphql-ws clients (one WebSocket each). Phases:
+//   full speed   a container writing numbered lines as fast as its shell can
+//   steady       a container writing ~1,000 lines/s (14 lines every ~14 ms)
+//   idle memory  1,000 subscriptions to a silent container: server RSS and heap per subscription
+// Delay = when the client parsed the line − Docker's timestamp on it (same host clock).
+// Targets: ≥ 0.8× the raw follower's lines/s per subscriber at N = 100 (full speed),
+// p99 ≤ 50 ms at the steady rate, ≤ 20 KB RSS per idle subscription at 1,000.
+import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import Docker from 'dockerode';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import {
+  CreateDeploymentDocument,
+  CreateServiceDocument,
+  DeleteDeploymentWithVolumesDocument,
+  DeployServiceDocument,
+  StartServiceDocument,
+  StopServiceDocument,
+} from '../client/generated/graphql.ts';
+import { dockerOptionsFor } from '../services/docker/clients.ts';
+import { startTestApp, type TestApp } from '../test/support/app.ts';
+import { infra } from '../test/support/infra.ts';
+
+const TARGETS = { ratioAt100: 0.8, steadyP99Ms: 50, idleKbPerSubscription: 20 } as const;
+const IDLE_SUBSCRIPTIONS = 1_000;
+/** WebSockets opened at a time. */
+const WAVE = 50;
+const WARMUP_MS = 2_000;
+const QUERY = `subscription BenchLogs($serviceId: ID!) {
+  serviceLogs(serviceId: $serviceId, tail: 0) { kind stream timestampNanos text dropped }
+}`;
+const PAD = 'the quick brown fox jumps over the lazy dog 0123456789';
+const FLOOD = `sh -c "trap 'exit 0' TERM; i=0; while true; do echo flood $i ${PAD}; i=$((i+1)); done"`;
+const STEADY = `sh -c "trap 'exit 0' TERM; i=0; while true; do ${Array.from({ length: 14 }, (_, k) => `echo steady $i ${k} ${PAD};`).join(' ')} i=$((i+1)); usleep 10000; done"`;
+const IDLE = `sh -c "trap 'exit 0' TERM; while true; do sleep 1; done"`;
+
+// ---- shared: messages between the processes ---------------------------------------------
+
+type Command =
+  | { type: 'start'; url: string; token: string; serviceId: string; containerId: string; subscribers: number; connections: number }
+  | { type: 'mark' }
+  | { type: 'report' }
+  | { type: 'stop' };
+
+interface Report {
+  elapsedMs: number;
+  /** this process's CPU time over the window, % of one core */
+  cpu: number;
+  /** lines each subscriber (or the raw follower) received in the window */
+  lines: number[];
+  dropped: number[];
+  p50: number;
+  p99: number;
+  samples: number;
+}
+
+/** Keeps a uniform sample of at most `size` values. */
+class Reservoir {
+  private readonly values: Float64Array;
+  private seen = 0;
+  constructor(private readonly size: number) {
+    this.values = new Float64Array(size);
+  }
+  add(value: number): void {
+    if (this.seen < this.size) this.values[this.seen] = value;
+    else {
+      const at = Math.floor(Math.random() * (this.seen + 1));
+      if (at < this.size) this.values[at] = value;
+    }
+    this.seen++;
+  }
+  quantiles(): { p50: number; p99: number; samples: number } {
+    const n = Math.min(this.seen, this.size);
+    const sorted = Array.from(this.values.subarray(0, n)).sort((a, b) => a - b);
+    const q = (p: number) => (n ? sorted[Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1))] : NaN);
+    return { p50: q(0.5), p99: q(0.99), samples: this.seen };
+  }
+}
+
+const nowMs = () => performance.timeOrigin + performance.now();
+/** Docker's RFC3339Nano (UTC, nine digits) as epoch milliseconds with the fraction kept. */
+const stampMs = (ts: string) => Date.parse(ts) + Number(ts.slice(23, 29)) / 1e6;
+
+let cpuMark = process.cpuUsage();
+const cpuSinceMark = (elapsedMs: number) => {
+  const used = process.cpuUsage(cpuMark);
+  return ((used.user + used.system) / 1000 / elapsedMs) * 100;
+};
+
+function serve(handlers: { start(c: Extract<Command, { type: 'start' }>): Promise<void>; mark(): void; report(): Report; stop(): Promise<void> }): void {
+  process.on('message', (command: Command) => {
+    void (async () => {
+      if (command.type === 'start') await handlers.start(command);
+      else if (command.type === 'mark') {
+        cpuMark = process.cpuUsage();
+        handlers.mark();
+      }
+      else if (command.type === 'report') return process.send!({ type: 'report', report: handlers.report() });
+      else if (command.type === 'stop') await handlers.stop();
+      process.send!({ type: 'done' });
+    })().catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ---- child: the raw follower ----------------------------------------------------------------
+
+function rawFollower(): void {
+  const docker = new Docker(dockerOptionsFor(infra().dockerHost));
+  let stream: NodeJS.ReadableStream | null = null;
+  let lines = 0;
+  let delays = new Reservoir(200_000);
+  let measuring = false;
+  let since = 0;
+  const sink = () => {
+    let carry = '';
+    return new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        const now = nowMs();
+        const text = carry + chunk.toString('latin1');
+        let start = 0;
+        for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+          if (measuring) {
+            lines++;
+            delays.add(now - stampMs(text.slice(start, start + 30)));
+          }
+          start = nl + 1;
+        }
+        carry = text.slice(start);
+        done();
+      },
+    });
+  };
+  serve({
+    async start({ containerId }) {
+      stream = (await docker
+        .getContainer(containerId)
+        .logs({ follow: true, stdout: true, stderr: true, timestamps: true, tail: 0 })) as NodeJS.ReadableStream;
+      docker.modem.demuxStream(stream, sink(), sink());
+    },
+    mark() {
+      lines = 0;
+      delays = new Reservoir(200_000);
+      measuring = true;
+      since = nowMs();
+    },
+    report() {
+      const elapsedMs = nowMs() - since;
+      return { elapsedMs, cpu: cpuSinceMark(elapsedMs), lines: [lines], dropped: [0], ...delays.quantiles() };
+    },
+    async stop() {
+      measuring = false;
+      (stream as unknown as { destroy(): void } | null)?.destroy();
+      stream = null;
+    },
+  });
+}
+
+// ---- child: the WebSocket subscribers --------------------------------------------------------
+
+function subscribers(): void {
+  let clients: Client[] = [];
+  let lines: number[] = [];
+  let dropped: number[] = [];
+  let delays = new Reservoir(200_000);
+  let measuring = false;
+  let since = 0;
+  type Event = { kind: string; timestampNanos: string; dropped: number | null };
+  serve({
+    async start({ url, token, serviceId, subscribers: n, connections }) {
+      lines = new Array(n).fill(0);
+      dropped = new Array(n).fill(0);
+      let errors = 0;
+      const subscribe = (client: Client, i: number) =>
+        client.subscribe<{ serviceLogs: Event[] }>(
+          { query: QUERY, variables: { serviceId } },
+          {
+            next: (result) => {
+              if (!measuring) return;
+              const now = nowMs();
+              for (const event of result.data?.serviceLogs ?? []) {
+                if (event.kind === 'LINE') {
+                  lines[i]++;
+                  delays.add(now - stampMs(event.timestampNanos));
+                } else if (event.kind === 'DROPPED') dropped[i] += event.dropped ?? 0;
+              }
+            },
+            error: (err) => {
+              if (errors++ === 0) console.error('bench: subscription error', err instanceof Error ? err.message : ((err as { reason?: string }).reason ?? err));
+            },
+            complete: () => undefined,
+          },
+        );
+      // Connect in waves, as clients arrive in life, not a thousand handshakes at once.
+      for (let first = 0; first < connections; first += WAVE) {
+        const wave = Array.from({ length: Math.min(WAVE, connections - first) }, () => {
+          let connected!: () => void;
+          const ready = new Promise<void>((resolve) => (connected = resolve));
+          const client = createClient({
+            url: `${url.replace(/^http/, 'ws')}/graphql`,
+            webSocketImpl: WebSocket,
+            connectionParams: { authorization: `Bearer ${token}` },
+            retryAttempts: 0,
+            lazy: true,
+            on: { connected: () => connected(), closed: () => connected() },
+          });
+          clients.push(client);
+          return ready;
+        });
+        for (let i = 0; i < n; i++) if (i % connections >= first && i % connections < first + WAVE) subscribe(clients[i % connections], i);
+        await Promise.all(wave);
+      }
+    },
+    mark() {
+      lines.fill(0);
+      dropped.fill(0);
+      delays = new Reservoir(200_000);
+      measuring = true;
+      since = nowMs();
+    },
+    report() {
+      const elapsedMs = nowMs() - since;
+      return { elapsedMs, cpu: cpuSinceMark(elapsedMs), lines: [...lines], dropped: [...dropped], ...delays.quantiles() };
+    },
+    async stop() {
+      measuring = false;
+      await Promise.all(clients.map((c) => c.dispose()));
+      clients = [];
+    },
+  });
+}
+
+// ---- the parent: server, phases, table ------------------------------------------------------
+
+class Child {
+  private readonly process: ChildProcess;
+  private pending: ((message: { type: string; report?: Report }) => void)[] = [];
+
+  constructor(role: string) {
+    this.process = fork(import.meta.filename, [`--role=${role}`], { stdio: 'inherit' });
+    this.process.on('message', (message: { type: string; report?: Report }) => this.pending.shift()?.(message));
+    this.process.on('exit', (code) => {
+      if (code) console.error(`bench child ${role} exited with ${code}`);
+    });
+  }
+
+  send(command: Command): Promise<{ type: string; report?: Report }> {
+    return new Promise((resolve) => {
+      this.pending.push(resolve);
+      this.process.send(command);
+    });
+  }
+
+  async report(): Promise<Report> {
+    return (await this.send({ type: 'report' })).report!;
+  }
+
+  kill(): void {
+    if (this.process.connected) this.process.disconnect();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
+const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+
+/** Polls `check` until it holds; a phase that never gets there fails the run instead of hanging it. */
+async function until(what: string, check: () => boolean, ms = 90_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function table(head: string[], body: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of body) console.log(line(r));
+}
+
+async function main(): Promise<void> {
+  const { values: args } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '5' },
+      phases: { type: 'string', default: 'idle,full,steady' },
+      subscribers: { type: 'string', default: '1,10,100' },
+      role: { type: 'string' },
+    },
+  });
+  const windowMs = Number(args.seconds) * 1000;
+  if (!Number.isFinite(windowMs) || windowMs <= 0) throw new Error('--seconds must be a positive number');
+  const phases = new Set(args.phases!.split(','));
+  const counts = args.subscribers!.split(',').map(Number);
+  if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--subscribers must be positive integers');
+
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await sleep(300);
+    }
+    return process.memoryUsage();
+  };
+
+  const t: TestApp = await startTestApp();
+  const hub = t.app.services.logs;
+  const request = t.client.request.bind(t.client);
+  const { createDeployment } = await request(CreateDeploymentDocument, { input: { name: 'bench-logs' } });
+  if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error(JSON.stringify(createDeployment));
+  const deploymentId = createDeployment.data.id;
+  const service = async (name: string, command: string) => {
+    const { createService } = await request(CreateServiceDocument, {
+      input: { deploymentId, name, image: infra().registryImageBusybox, command } as never,
+    });
+    if (createService.__typename !== 'MutationCreateServiceSuccess') throw new Error(JSON.stringify(createService));
+    return createService.data.id;
+  };
+  const deploy = async (id: string) => {
+    const { deployService } = await request(DeployServiceDocument, { id, wait: true });
+    if (deployService.__typename !== 'MutationDeployServiceSuccess') throw new Error(JSON.stringify(deployService));
+    return deployService.data.containerId!;
+  };
+  const stopService = async (id: string) => {
+    const { stopService: r } = await request(StopServiceDocument, { id });
+    if (r.__typename !== 'MutationStopServiceSuccess') throw new Error(JSON.stringify(r));
+  };
+  const startService = async (id: string) => {
+    const { startService: r } = await request(StartServiceDocument, { id });
+    if (r.__typename !== 'MutationStartServiceSuccess') throw new Error(JSON.stringify(r));
+  };
+
+  const raw = new Child('raw');
+  const clients = new Child('clients');
+  const load = os.loadavg()[0];
+
+  try {
+    // 1. Idle subscriptions first, on a fresh server, so RSS is not hidden by a heap that
+    //    earlier phases already grew: one WebSocket each (the worst case), then 10 in all.
+    //    The second RSS figure reuses memory the first freed; heap figures are exact.
+    const memory: string[][] = [];
+    const idle = new Map<number, { rss: number; heap: number }>();
+    if (phases.has('idle')) {
+      const serviceId = await service('idle', IDLE);
+      const containerId = await deploy(serviceId);
+      for (const connections of [IDLE_SUBSCRIPTIONS, 10]) {
+        const before = await settle();
+        const start = { url: t.url, token: t.adminToken, serviceId, containerId };
+        await clients.send({ type: 'start', ...start, subscribers: IDLE_SUBSCRIPTIONS, connections });
+        await until('idle subscriptions', () => hub.stats().attachments === IDLE_SUBSCRIPTIONS);
+        const after = await settle();
+        const stats = hub.stats();
+        await clients.send({ type: 'stop' });
+        await until('idle subscriptions to end', () => hub.stats().subscriptions === 0);
+        const kb = (bytes: number) => bytes / 1024 / IDLE_SUBSCRIPTIONS;
+        const perSub = {
+          rss: kb(after.rss - before.rss),
+          // What the subscriptions hold, whatever V8 does with its pages: JS heap plus Buffers.
+          heap: kb(after.heapUsed + after.external - before.heapUsed - before.external),
+        };
+        idle.set(connections, perSub);
+        memory.push([
+          `${IDLE_SUBSCRIPTIONS} over ${connections} WebSocket${connections === 1 ? '' : 's'}`,
+          fmt(perSub.rss, 1),
+          fmt(perSub.heap, 1),
+          fmt(after.rss / 1024 / 1024, 0),
+          `${stats.followers}/${stats.openUpstreams}`,
+        ]);
+        console.error(`  idle over ${connections} sockets: done`);
+      }
+      await stopService(serviceId);
+    }
+
+    // 2. Throughput and delay. Subscribers connect while the container is stopped, so
+    //    opening 100 WebSockets does not compete with a flood; then it starts (the
+    //    subscriptions pick it up, as they would after any restart) and the raw follower
+    //    attaches; after a warm-up, both count for the window.
+    const rows: string[][] = [];
+    const results = new Map<string, { ratio: number; p99: number }>();
+    for (const [mode, name, command] of [
+      ['full speed', 'flood', FLOOD],
+      ['steady', 'steady', STEADY],
+    ] as const) {
+      if (!phases.has(mode === 'full speed' ? 'full' : 'steady')) continue;
+      const serviceId = await service(name, command);
+      let containerId = await deploy(serviceId);
+      for (const n of [0, ...counts]) {
+        const start = { url: t.url, token: t.adminToken, serviceId, containerId };
+        if (n > 0) {
+          await stopService(serviceId);
+          await clients.send({ type: 'start', ...start, subscribers: n, connections: n });
+          await until(`${n} subscriptions`, () => hub.stats().subscriptions === n);
+          await startService(serviceId);
+          await until(`${n} attachments`, () => hub.stats().attachments === n);
+        }
+        await raw.send({ type: 'start', ...start, subscribers: 1, connections: 1 });
+        await sleep(WARMUP_MS);
+        await Promise.all([raw.send({ type: 'mark' }), n > 0 && clients.send({ type: 'mark' })]);
+        const cpu = process.cpuUsage();
+        const dropped = hub.stats().droppedLines;
+        await sleep(windowMs);
+        const [r, c] = await Promise.all([raw.report(), n > 0 ? clients.report() : null]);
+        const used = process.cpuUsage(cpu);
+        const stats = hub.stats();
+        await Promise.all([raw.send({ type: 'stop' }), n > 0 && clients.send({ type: 'stop' })]);
+        await until('subscriptions to end', () => hub.stats().subscriptions === 0);
+
+        const rawRate = (r.lines[0] * 1000) / r.elapsedMs;
+        const perSub = c ? (mean(c.lines) * 1000) / c.elapsedMs : NaN;
+        const minSub = c ? (Math.min(...c.lines) * 1000) / c.elapsedMs : NaN;
+        results.set(`${mode} ${n}`, { ratio: perSub / rawRate, p99: c?.p99 ?? NaN });
+        rows.push([
+          mode,
+          n ? String(n) : 'raw only',
+          fmt(rawRate),
+          fmt(perSub),
+          fmt(minSub),
+          n ? fmt(perSub / rawRate, 2) : '-',
+          n ? fmt(perSub * n) : '-',
+          n ? fmt(stats.droppedLines - dropped) : '-',
+          `${fmt(r.p50, 1)} / ${fmt(r.p99, 1)}`,
+          c ? `${fmt(c.p50, 1)} / ${fmt(c.p99, 1)}` : '-',
+          `${fmt(((used.user + used.system) / 1000 / r.elapsedMs) * 100)} / ${c ? fmt(c.cpu) : '-'} / ${fmt(r.cpu)}`,
+          n ? `${stats.followers}/${stats.openUpstreams}` : '-',
+        ]);
+        console.error(`  ${mode}, N=${n}: done`);
+        containerId = (await docker.getContainer(`mp-svc-${serviceId}`).inspect()).Id;
+      }
+      await stopService(serviceId);
+    }
+
+    // ---- output ----------------------------------------------------------------------------
+    console.log(`\nLog fan-out: ${windowMs / 1000} s windows after ${WARMUP_MS / 1000} s warm-up; load average at start ${load.toFixed(1)} on ${os.cpus().length} CPUs`);
+    console.log('raw = one dockerode follower (own process) on the same container in the same window; per-sub = mean over subscribers\n');
+    if (rows.length) {
+      table(
+        ['load', 'N', 'raw lines/s', 'per-sub lines/s', 'min sub', 'ratio', 'total delivered/s', 'dropped', 'raw p50/p99 ms', 'sub p50/p99 ms', 'CPU % server/clients/raw', 'followers/upstreams'],
+        rows,
+      );
+    }
+    if (memory.length) {
+      console.log('\nIdle subscriptions (server process, after GC)\n');
+      table(['subscriptions', 'KB RSS/sub', 'KB heap+external/sub', 'RSS MB', 'followers/upstreams'], memory);
+    }
+
+    const verdict = (ok: boolean) => (ok ? 'meets' : 'MISSES');
+    console.log('\nTargets');
+    const full = results.get(`full speed ${Math.max(...counts)}`);
+    if (full) {
+      console.log(`  full speed, N=${Math.max(...counts)}: ${fmt(full.ratio, 2)}× the raw follower's lines/s per subscriber (target ≥ ${TARGETS.ratioAt100}) — ${verdict(full.ratio >= TARGETS.ratioAt100)}`);
+    }
+    const steady = counts.map((n) => results.get(`steady ${n}`)?.p99 ?? NaN);
+    if (steady.some(Number.isFinite)) {
+      console.log(`  steady ~1,000 lines/s: p99 ${steady.map((p) => fmt(p, 1)).join(' / ')} ms at N = ${counts.join(' / ')} (target ≤ ${TARGETS.steadyP99Ms}) — ${verdict(Math.max(...steady) <= TARGETS.steadyP99Ms)}`);
+    }
+    for (const [connections, perSub] of idle) {
+      // RSS alone can shrink while subscriptions are added (V8 returns pages freed by earlier
+      // garbage); the larger of the two is the honest figure.
+      const worst = Math.max(perSub.rss, perSub.heap);
+      console.log(`  idle, ${IDLE_SUBSCRIPTIONS} subscriptions over ${connections} WebSockets: ${fmt(perSub.rss, 1)} KB RSS, ${fmt(perSub.heap, 1)} KB heap+external per subscription (target ≤ ${TARGETS.idleKbPerSubscription} KB) — ${verdict(worst <= TARGETS.idleKbPerSubscription)}`);
+    }
+  } finally {
+    raw.kill();
+    clients.kill();
+    await request(DeleteDeploymentWithVolumesDocument, { id: deploymentId, removeVolumes: true }).catch(() => undefined);
+    await t.stop();
+  }
+}
+
+const docker = new Docker(dockerOptionsFor(infra().dockerHost));
+const role = process.argv.find((a) => a.startsWith('--role='))?.slice('--role='.length);
+if (role === 'raw') rawFollower();
+else if (role === 'clients') subscribers();
+else
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );

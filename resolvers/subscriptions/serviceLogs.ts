@@ -1,0 +1,103 @@
+import {
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { builder } from '../../schema/builder.ts';
+import { LogEventRef } from '../../schema/types/LogEvent.ts';
+
+builder.subscriptionField('serviceLogs', (t) =>
+  t.field({
+    type: [LogEventRef],
+    description:
+      "The service's container logs: `tail` past lines (0..10000; 100 by default, up to 10000 when `since` is given), " +
+      'optionally only those since `since`, then live lines. Each message carries one or more events in order. ' +
+      'Follows the service across deploys (CONTAINER_CHANGED) and restarts (CONTAINER_STOPPED); a slow reader ' +
+      'gets DROPPED instead of unbounded buffering. Completes when the service is deleted.',
+    authScopes: { read: true },
+    args: {
+      serviceId: t.arg.id({ required: true }),
+      tail: t.arg.int(),
+      since: t.arg({ type: 'DateTime' }),
+    },
+    subscribe: (_root, { serviceId, tail, since }, ctx) => ctx.services.logs.subscribe(String(serviceId), { tail, since }),
+    resolve: (batch) => batch,
+  }),
+);
+
+// --- shared execution -------------------------------------------------------------------------
+//
+// Every subscriber of a container receives the follower's line batches as the very same
+// arrays (services/logs/queue.ts hands a batch over without copying when a subscriber keeps
+// up). A LogEvent's fields depend on nothing but the event — no arguments, no context, no
+// per-field auth — so executing one selection set on one batch gives the same result for
+// everyone. This plugin executes each (batch, document, variables) once and hands the result
+// to every subscription asking for it, instead of once per subscriber: with 100 subscribers
+// that is most of the server's work per line. Only operations whose one root field is
+// serviceLogs are touched; results are cached per batch object and collected with it.
+
+const results = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
+const documentIds = new WeakMap<DocumentNode, number>();
+let nextDocumentId = 0;
+
+function isServiceLogs(args: ExecutionArgs): boolean {
+  const operation = getOperationAST(args.document, args.operationName);
+  if (operation?.operation !== 'subscription' || operation.selectionSet.selections.length !== 1) return false;
+  const [selection] = operation.selectionSet.selections;
+  return selection.kind === 'Field' && selection.name.value === 'serviceLogs';
+}
+
+function cacheKey(args: ExecutionArgs): string {
+  let id = documentIds.get(args.document);
+  if (id === undefined) documentIds.set(args.document, (id = nextDocumentId++));
+  return `${id}|${args.operationName ?? ''}|${JSON.stringify(args.variableValues ?? {})}`;
+}
+
+/** graphql-js's own per-event mapping (subscribe = source stream + execute per event), memoized per batch. */
+async function sharedSubscribe(args: ExecutionArgs) {
+  const source = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in source)) return source;
+  const key = cacheKey(args);
+  const run = (payload: unknown): ExecutionResult | Promise<ExecutionResult> => {
+    if (typeof payload !== 'object' || payload === null) return execute({ ...args, rootValue: payload });
+    let byKey = results.get(payload);
+    if (!byKey) results.set(payload, (byKey = new Map()));
+    let result = byKey.get(key);
+    if (!result) byKey.set(key, (result = execute({ ...args, rootValue: payload })));
+    return result;
+  };
+  const iterator = source[Symbol.asyncIterator]();
+  // A plain iterator, not an async generator: return() must reach the source at once, even
+  // while a next() is pending on an idle stream, so the log subscription is released.
+  const mapped: AsyncGenerator<ExecutionResult, void, void> = {
+    async next() {
+      const step = await iterator.next();
+      return step.done ? { done: true, value: undefined } : { done: false, value: await run(step.value) };
+    },
+    async return() {
+      await iterator.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(error: unknown) {
+      await iterator.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  return mapped;
+}
+
+/** Yoga/envelop plugin: shared execution of serviceLogs results (see above). */
+export function useSharedLogResults(): Plugin {
+  return {
+    onSubscribe({ args, setSubscribeFn }) {
+      if (isServiceLogs(args)) setSubscribeFn(sharedSubscribe as typeof import('graphql').subscribe);
+    },
+  };
+}
