@@ -21,7 +21,8 @@ function run(env: Record<string, string>) {
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const waitFor = async (pattern: RegExp, ms = 45_000) => {
+  // Generous: a cold start compiles TypeScript and WebAssembly, slow on a busy machine.
+  const waitFor = async (pattern: RegExp, ms = 150_000) => {
     const until = Date.now() + ms;
     while (!pattern.test(output)) {
       if (Date.now() > until || child.exitCode !== null) throw new Error(`no ${pattern} in:\n${output}`);
@@ -63,7 +64,7 @@ describe('configuration', () => {
     expect(await proc.exited).toBe(1);
     expect(proc.output()).toContain('PORT');
     expect(proc.output()).toContain('REDIS_URL');
-  });
+  }, 150_000);
 });
 
 describe('the server process', () => {
@@ -106,7 +107,7 @@ describe('the server process', () => {
     expect(out2).not.toContain('bootstrap admin token');
     again.child.kill('SIGINT');
     expect(await again.exited).toBe(0);
-  });
+  }, 400_000);
 });
 
 describe('GET /healthz', () => {
