@@ -119,15 +119,17 @@ export class DeployRunRecorder {
   /** Runs `fn` as a named step: recorded as RUNNING, then SUCCEEDED or FAILED with timings. */
   async step<T>(runId: string, name: string, fn: () => Promise<T>, describe?: (result: T) => string | null): Promise<T> {
     const startedAt = new Date();
-    await this.updateSteps(runId, (steps) => [...steps, { name, status: 'RUNNING', startedAt: startedAt.toISOString(), finishedAt: null, message: null }]);
-    // Not awaited: the run's event chain keeps the order, and finish() waits for it.
+    // The step's start is written while the step runs (Docker calls wait on I/O anyway);
+    // its end is written after both. Events keep their order through the run's chain.
+    const recorded = this.updateSteps(runId, (steps) => [...steps, { name, status: 'RUNNING', startedAt: startedAt.toISOString(), finishedAt: null, message: null }]);
     void this.emit(runId, { type: 'STEP', step: name, status: 'STARTED' }).catch(() => undefined);
     try {
-      const result = await fn();
+      const result = await fn().finally(() => recorded);
       const message = describe?.(result) ?? null;
       await this.finishStep(runId, name, 'SUCCEEDED', message);
       return result;
     } catch (error) {
+      await recorded.catch(() => undefined);
       await this.finishStep(runId, name, 'FAILED', (error as Error).message);
       throw error;
     }

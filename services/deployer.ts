@@ -215,8 +215,13 @@ export class Deployer {
 
   private async restart(run: DeployRun, service: ServiceWithPlace): Promise<void> {
     const engine = this.engineFor(service.deployment.node.endpoint);
-    await this.state.transition(service.id, 'STARTING', { reason: 'start requested', deployRunId: run.id });
-    await this.runs.step(run.id, 'restart', () => engine.restartContainer(service.containerId!));
+    // STARTING is recorded while Docker restarts the container; RUNNING only after both.
+    const starting = this.state.transition(service.id, 'STARTING', { reason: 'start requested', deployRunId: run.id });
+    try {
+      await this.runs.step(run.id, 'restart', () => engine.restartContainer(service.containerId!));
+    } finally {
+      await starting;
+    }
     await this.state.transition(service.id, 'RUNNING', { reason: 'restarted', deployRunId: run.id });
   }
 
