@@ -1,20 +1,29 @@
 // Log fan-out: serviceLogs over WebSocket to N = 1, 10, 100 subscribers vs one raw
 // dockerode follower (`container.logs({ follow: true })` + `modem.demuxStream`) reading
-// the same container in the same phase, on the real engine (scripts/infra.sh).
+// the same container in the same window, on the real engine (scripts/infra.sh).
 //
-//   npx tsx bench/logs.ts [--seconds S]
+//   npx tsx bench/logs.ts [--seconds 5] [--phases idle,full,steady] [--subscribers 1,10,100] [--profile]
 //
 // Three processes, so nobody's CPU is counted as somebody else's: this one runs the API
 // server (a real app, PGlite); a child runs the raw follower; another child runs the N
-// graphql-ws clients (one WebSocket each). Phases:
-//   full speed   a container writing numbered lines as fast as its shell can
-//   steady       a container writing ~1,000 lines/s (14 lines every ~14 ms)
-//   idle memory  1,000 subscriptions to a silent container: server RSS and heap per subscription
+// graphql-ws clients (one WebSocket each, opened 50 at a time). Phases:
+//   idle     1,000 subscriptions to a silent container, over 1,000 then 10 WebSockets:
+//            server memory per subscription (first, on a fresh server)
+//   full     a container writing numbered lines as fast as its shell can
+//   steady   a container writing ~1,000 lines/s (14 lines every ~14 ms)
+// For N > 0 the clients subscribe while the container is stopped, then it starts (as after
+// any restart); the raw follower attaches, and after a 2 s warm-up both count for the window.
 // Delay = when the client parsed the line − Docker's timestamp on it (same host clock).
 // Targets: ≥ 0.8× the raw follower's lines/s per subscriber at N = 100 (full speed),
 // p99 ≤ 50 ms at the steady rate, ≤ 20 KB RSS per idle subscription at 1,000.
+// The machine's load average is printed: on a shared box the delays are mostly scheduling.
+// --profile writes a CPU profile of the server process for each window to the temp dir.
 import { fork, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
@@ -45,6 +54,8 @@ const QUERY = `subscription BenchLogs($serviceId: ID!) {
 const PAD = 'the quick brown fox jumps over the lazy dog 0123456789';
 const FLOOD = `sh -c "trap 'exit 0' TERM; i=0; while true; do echo flood $i ${PAD}; i=$((i+1)); done"`;
 const STEADY = `sh -c "trap 'exit 0' TERM; i=0; while true; do ${Array.from({ length: 14 }, (_, k) => `echo steady $i ${k} ${PAD};`).join(' ')} i=$((i+1)); usleep 10000; done"`;
+/** An env var on every bench service, so a later run can find what a killed one left. */
+const BENCH_MARK = 'SPUNTO_BENCH_LOGS';
 const IDLE = `sh -c "trap 'exit 0' TERM; while true; do sleep 1; done"`;
 
 // ---- shared: messages between the processes ---------------------------------------------
@@ -303,6 +314,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '5' },
       phases: { type: 'string', default: 'idle,full,steady' },
       subscribers: { type: 'string', default: '1,10,100' },
+      profile: { type: 'boolean', default: false },
       role: { type: 'string' },
     },
   });
@@ -322,6 +334,7 @@ async function main(): Promise<void> {
     return process.memoryUsage();
   };
 
+  await sweepLeftovers();
   const t: TestApp = await startTestApp();
   const hub = t.app.services.logs;
   const request = t.client.request.bind(t.client);
@@ -330,7 +343,7 @@ async function main(): Promise<void> {
   const deploymentId = createDeployment.data.id;
   const service = async (name: string, command: string) => {
     const { createService } = await request(CreateServiceDocument, {
-      input: { deploymentId, name, image: infra().registryImageBusybox, command } as never,
+      input: { deploymentId, name, image: infra().registryImageBusybox, command, envVars: [{ key: BENCH_MARK, value: '1' }] } as never,
     });
     if (createService.__typename !== 'MutationCreateServiceSuccess') throw new Error(JSON.stringify(createService));
     return createService.data.id;
@@ -352,6 +365,21 @@ async function main(): Promise<void> {
   const raw = new Child('raw');
   const clients = new Child('clients');
   const load = os.loadavg()[0];
+  let cleaned: Promise<void> | null = null;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      raw.kill();
+      clients.kill();
+      await request(DeleteDeploymentWithVolumesDocument, { id: deploymentId, removeVolumes: true }).catch(() => undefined);
+      await t.stop();
+    })());
+  // Interrupted (Ctrl-C, a timeout): the flood container must not outlive the run.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`bench: ${signal}, cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
 
   try {
     // 1. Idle subscriptions first, on a fresh server, so RSS is not hidden by a heap that
@@ -417,7 +445,23 @@ async function main(): Promise<void> {
         await Promise.all([raw.send({ type: 'mark' }), n > 0 && clients.send({ type: 'mark' })]);
         const cpu = process.cpuUsage();
         const dropped = hub.stats().droppedLines;
+        const loop = monitorEventLoopDelay({ resolution: 5 });
+        loop.enable();
+        const profiler = args.profile ? new Session() : null;
+        if (profiler) {
+          profiler.connect();
+          await profiler.post('Profiler.enable');
+          await profiler.post('Profiler.start');
+        }
         await sleep(windowMs);
+        loop.disable();
+        if (profiler) {
+          const { profile } = await profiler.post('Profiler.stop');
+          const file = path.join(os.tmpdir(), `bench-logs-${mode.replace(' ', '-')}-${n}.cpuprofile`);
+          await writeFile(file, JSON.stringify(profile));
+          profiler.disconnect();
+          console.error(`  server CPU profile of the window: ${file}`);
+        }
         const [r, c] = await Promise.all([raw.report(), n > 0 ? clients.report() : null]);
         const used = process.cpuUsage(cpu);
         const stats = hub.stats();
@@ -440,6 +484,7 @@ async function main(): Promise<void> {
           `${fmt(r.p50, 1)} / ${fmt(r.p99, 1)}`,
           c ? `${fmt(c.p50, 1)} / ${fmt(c.p99, 1)}` : '-',
           `${fmt(((used.user + used.system) / 1000 / r.elapsedMs) * 100)} / ${c ? fmt(c.cpu) : '-'} / ${fmt(r.cpu)}`,
+          `${fmt(loop.percentile(50) / 1e6, 0)} / ${fmt(loop.percentile(99) / 1e6, 0)} / ${fmt(loop.max / 1e6, 0)}`,
           n ? `${stats.followers}/${stats.openUpstreams}` : '-',
         ]);
         console.error(`  ${mode}, N=${n}: done`);
@@ -453,7 +498,7 @@ async function main(): Promise<void> {
     console.log('raw = one dockerode follower (own process) on the same container in the same window; per-sub = mean over subscribers\n');
     if (rows.length) {
       table(
-        ['load', 'N', 'raw lines/s', 'per-sub lines/s', 'min sub', 'ratio', 'total delivered/s', 'dropped', 'raw p50/p99 ms', 'sub p50/p99 ms', 'CPU % server/clients/raw', 'followers/upstreams'],
+        ['load', 'N', 'raw lines/s', 'per-sub lines/s', 'min sub', 'ratio', 'total delivered/s', 'dropped', 'raw p50/p99 ms', 'sub p50/p99 ms', 'CPU % server/clients/raw', 'server loop delay p50/p99/max ms', 'followers/upstreams'],
         rows,
       );
     }
@@ -479,10 +524,23 @@ async function main(): Promise<void> {
       console.log(`  idle, ${IDLE_SUBSCRIPTIONS} subscriptions over ${connections} WebSockets: ${fmt(perSub.rss, 1)} KB RSS, ${fmt(perSub.heap, 1)} KB heap+external per subscription (target ≤ ${TARGETS.idleKbPerSubscription} KB) — ${verdict(worst <= TARGETS.idleKbPerSubscription)}`);
     }
   } finally {
-    raw.kill();
-    clients.kill();
-    await request(DeleteDeploymentWithVolumesDocument, { id: deploymentId, removeVolumes: true }).catch(() => undefined);
-    await t.stop();
+    await cleanup();
+  }
+}
+
+/**
+ * Containers a killed earlier run left behind: Spunto service containers (by label) whose
+ * environment carries the bench's mark. Removed with their deployment network.
+ */
+async function sweepLeftovers(): Promise<void> {
+  const containers = await docker.listContainers({ all: true, filters: { label: ['spunto.managed=true', 'spunto.role=service'] } });
+  for (const summary of containers) {
+    const info = await docker.getContainer(summary.Id).inspect().catch(() => null);
+    if (!info?.Config.Env?.includes(`${BENCH_MARK}=1`)) continue;
+    console.error(`bench: removing ${info.Name} left by an earlier run`);
+    await docker.getContainer(summary.Id).remove({ force: true, v: true }).catch(() => undefined);
+    const network = `mp-dep-${info.Config.Labels['spunto.deployment']}`;
+    await docker.getNetwork(network).remove().catch(() => undefined);
   }
 }
 

@@ -201,9 +201,9 @@ export class LogHub implements StreamHost {
       where: { id: serviceId },
       select: { containerId: true, deployment: { select: { node: { select: { endpoint: true } } } } },
     });
-    if (!service) return { exists: false, endpoint: null, containerId: null, running: false, startedAt: null, missing: false };
+    if (!service) return { exists: false, endpoint: null, containerId: null, running: false, startedAt: null, finishedAt: null, missing: false };
     const endpoint = service.deployment.node.endpoint;
-    if (!service.containerId) return { exists: true, endpoint, containerId: null, running: false, startedAt: null, missing: false };
+    if (!service.containerId) return { exists: true, endpoint, containerId: null, running: false, startedAt: null, finishedAt: null, missing: false };
     const info = await this.deps.engineFor(endpoint).inspectContainer(service.containerId);
     return {
       exists: true,
@@ -211,6 +211,7 @@ export class LogHub implements StreamHost {
       containerId: service.containerId,
       running: info?.State.Running === true,
       startedAt: info?.State.StartedAt ?? null,
+      finishedAt: info?.State.FinishedAt ?? null,
       missing: info === null,
     };
   }

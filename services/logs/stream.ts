@@ -16,7 +16,7 @@
 // MAX_TAIL): the new container only holds lines written since it was created, so nothing
 // is repeated and nothing written before the attach is missed. When the same container
 // restarts (Start, or Docker restarting it), it attaches again with `since` = the last
-// line already delivered (or, if none was, the new start time), so the lines written
+// line already delivered (or, if none was, the end of the previous run), so the lines written
 // while it was detached are not lost and none is repeated.
 //
 // Residual risk, accepted: Docker stamps stdout and stderr lines in two goroutines; two
@@ -52,6 +52,8 @@ export interface ServiceSnapshot {
   /** the container answered inspect and is running */
   running: boolean;
   startedAt: string | null;
+  /** when the container's last run ended (Docker's zero time if it never did) */
+  finishedAt: string | null;
   /** the service has a container id but the engine says there is no such container */
   missing: boolean;
 }
@@ -422,9 +424,12 @@ export class ServiceLogStream implements AsyncIterableIterator<LogEvent[]> {
       return;
     }
     // The same container started again: resume after the last line delivered or, when
-    // none was, from this start (everything before it was history the request excluded).
+    // none was, after its previous run ended (that run's lines were history the request
+    // excluded). Not from StartedAt: Docker records it after the process has started, so
+    // the first lines of a run can be stamped before it.
     const floor = this.watermark;
-    const since = floor?.ts ?? (snapshot.startedAt ? (normalizeStamp(snapshot.startedAt)?.ts ?? null) : null);
+    const finished = snapshot.finishedAt ? normalizeStamp(snapshot.finishedAt) : null;
+    const since = floor?.ts ?? (finished && finished.ms > 0 ? finished.ts : null);
     return this.attach(snapshot.endpoint, this.containerId, { tail: MAX_TAIL, since }, since, floor);
   }
 
