@@ -2,7 +2,7 @@
 // dockerode follower (`container.logs({ follow: true })` + `modem.demuxStream`) reading
 // the same container in the same window, on the real engine (scripts/infra.sh).
 //
-//   npx tsx bench/logs.ts [--seconds 5] [--phases idle,full,steady] [--subscribers 1,10,100] [--profile]
+//   npx tsx bench/logs.ts [--seconds 4] [--phases idle,full,steady] [--subscribers 1,10,100] [--profile]
 //
 // Three processes, so nobody's CPU is counted as somebody else's: this one runs the API
 // server (a real app, PGlite); a child runs the raw follower; another child runs the N
@@ -12,7 +12,7 @@
 //   full     a container writing numbered lines as fast as its shell can
 //   steady   a container writing ~1,000 lines/s (14 lines every ~14 ms)
 // For N > 0 the clients subscribe while the container is stopped, then it starts (as after
-// any restart); the raw follower attaches, and after a 2 s warm-up both count for the window.
+// any restart); the raw follower attaches, and after a 1.5 s warm-up both count for the window.
 // Delay = when the client parsed the line − Docker's timestamp on it (same host clock).
 // Targets: ≥ 0.8× the raw follower's lines/s per subscriber at N = 100 (full speed),
 // p99 ≤ 50 ms at the steady rate, ≤ 20 KB RSS per idle subscription at 1,000.
@@ -47,7 +47,7 @@ const TARGETS = { ratioAt100: 0.8, steadyP99Ms: 50, idleKbPerSubscription: 20 } 
 const IDLE_SUBSCRIPTIONS = 1_000;
 /** WebSockets opened at a time. */
 const WAVE = 50;
-const WARMUP_MS = 2_000;
+const WARMUP_MS = 1_500;
 const QUERY = `subscription BenchLogs($serviceId: ID!) {
   serviceLogs(serviceId: $serviceId, tail: 0) { kind stream timestampNanos text dropped }
 }`;
@@ -311,7 +311,7 @@ function table(head: string[], body: string[][]): void {
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
     options: {
-      seconds: { type: 'string', default: '5' },
+      seconds: { type: 'string', default: '4' },
       phases: { type: 'string', default: 'idle,full,steady' },
       subscribers: { type: 'string', default: '1,10,100' },
       profile: { type: 'boolean', default: false },
@@ -334,6 +334,7 @@ async function main(): Promise<void> {
     return process.memoryUsage();
   };
 
+  const began = Date.now();
   await sweepLeftovers();
   const t: TestApp = await startTestApp();
   const hub = t.app.services.logs;
@@ -382,14 +383,32 @@ async function main(): Promise<void> {
   }
 
   try {
+    // The three containers, deployed side by side, then stopped until their phase.
+    const wanted = [
+      ['idle', IDLE, phases.has('idle')],
+      ['flood', FLOOD, phases.has('full')],
+      ['steady', STEADY, phases.has('steady')],
+    ] as const;
+    const services = new Map<string, { serviceId: string; containerId: string }>();
+    await Promise.all(
+      wanted
+        .filter(([, , on]) => on)
+        .map(async ([name, command]) => {
+          const serviceId = await service(name, command);
+          const containerId = await deploy(serviceId);
+          await stopService(serviceId);
+          services.set(name, { serviceId, containerId });
+        }),
+    );
+
     // 1. Idle subscriptions first, on a fresh server, so RSS is not hidden by a heap that
     //    earlier phases already grew: one WebSocket each (the worst case), then 10 in all.
     //    The second RSS figure reuses memory the first freed; heap figures are exact.
     const memory: string[][] = [];
     const idle = new Map<number, { rss: number; heap: number }>();
     if (phases.has('idle')) {
-      const serviceId = await service('idle', IDLE);
-      const containerId = await deploy(serviceId);
+      const { serviceId, containerId } = services.get('idle')!;
+      await startService(serviceId);
       for (const connections of [IDLE_SUBSCRIPTIONS, 10]) {
         const before = await settle();
         const start = { url: t.url, token: t.adminToken, serviceId, containerId };
@@ -413,7 +432,7 @@ async function main(): Promise<void> {
           fmt(after.rss / 1024 / 1024, 0),
           `${stats.followers}/${stats.openUpstreams}`,
         ]);
-        console.error(`  idle over ${connections} sockets: done`);
+        console.error(`  idle over ${connections} sockets: done at ${((Date.now() - began) / 1000).toFixed(0)} s`);
       }
       await stopService(serviceId);
     }
@@ -424,13 +443,14 @@ async function main(): Promise<void> {
     //    attaches; after a warm-up, both count for the window.
     const rows: string[][] = [];
     const results = new Map<string, { ratio: number; p99: number }>();
-    for (const [mode, name, command] of [
-      ['full speed', 'flood', FLOOD],
-      ['steady', 'steady', STEADY],
+    for (const [mode, name] of [
+      ['full speed', 'flood'],
+      ['steady', 'steady'],
     ] as const) {
       if (!phases.has(mode === 'full speed' ? 'full' : 'steady')) continue;
-      const serviceId = await service(name, command);
-      let containerId = await deploy(serviceId);
+      const { serviceId } = services.get(name)!;
+      let { containerId } = services.get(name)!;
+      await startService(serviceId);
       for (const n of [0, ...counts]) {
         const start = { url: t.url, token: t.adminToken, serviceId, containerId };
         if (n > 0) {
@@ -487,14 +507,16 @@ async function main(): Promise<void> {
           `${fmt(loop.percentile(50) / 1e6, 0)} / ${fmt(loop.percentile(99) / 1e6, 0)} / ${fmt(loop.max / 1e6, 0)}`,
           n ? `${stats.followers}/${stats.openUpstreams}` : '-',
         ]);
-        console.error(`  ${mode}, N=${n}: done`);
+        console.error(`  ${mode}, N=${n}: done at ${((Date.now() - began) / 1000).toFixed(0)} s`);
         containerId = (await docker.getContainer(`mp-svc-${serviceId}`).inspect()).Id;
       }
       await stopService(serviceId);
     }
 
     // ---- output ----------------------------------------------------------------------------
-    console.log(`\nLog fan-out: ${windowMs / 1000} s windows after ${WARMUP_MS / 1000} s warm-up; load average at start ${load.toFixed(1)} on ${os.cpus().length} CPUs`);
+    console.log(
+      `\nLog fan-out: ${windowMs / 1000} s windows after ${WARMUP_MS / 1000} s warm-up; load average ${load.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end, on ${os.cpus().length} CPUs; ${((Date.now() - began) / 1000).toFixed(0)} s`,
+    );
     console.log('raw = one dockerode follower (own process) on the same container in the same window; per-sub = mean over subscribers\n');
     if (rows.length) {
       table(

@@ -7,7 +7,7 @@ import type { EventBus, ServiceStateEvent } from '../events.ts';
 import type { Logger } from '../logger.ts';
 import { ContainerFollower } from './follower.ts';
 import { dockerSince, LogParser, stampOf } from './parse.ts';
-import { MAX_TAIL, ServiceLogStream, type HistoryRequest, type ServiceSnapshot, type StreamHost, type StreamWatch } from './stream.ts';
+import { MAX_TAIL, ServiceLogStream, type HistoryChunks, type HistoryRequest, type ServiceSnapshot, type StreamHost, type StreamWatch } from './stream.ts';
 import type { LogEvent, LogHubStats } from './types.ts';
 
 export { MAX_TAIL } from './stream.ts';
@@ -47,6 +47,8 @@ export class LogHub implements StreamHost {
   private readonly streams = new Set<ServiceLogStream>();
   private readonly counters = { openUpstreams: 0, upstreamsOpened: 0 };
   private historyRequests = 0;
+  private ticks = 0;
+  private readonly histories = new Map<string, { issuedAt: number; lines: Promise<HistoryChunks> }>();
   private droppedTotal = 0;
   private isClosed = false;
 
@@ -142,8 +144,30 @@ export class LogHub implements StreamHost {
     return follower;
   }
 
-  /** Past lines of one container, with a non-follow request of its own. */
-  async history(endpoint: string, containerId: string, tty: boolean, request: HistoryRequest): Promise<LogEvent[]> {
+  tick(): number {
+    return ++this.ticks;
+  }
+
+  /**
+   * Past lines of one container with a non-follow request, shared by the subscribers that
+   * ask for the same lines while it is in flight and attached before it was issued (a
+   * restart makes every subscriber of the service ask at once: one request, not N).
+   */
+  history(endpoint: string, containerId: string, tty: boolean, request: HistoryRequest, after: number): Promise<HistoryChunks> {
+    const key = `${endpoint}|${containerId}|${request.tail}|${request.since ?? ''}`;
+    const pending = this.histories.get(key);
+    if (pending && pending.issuedAt > after) return pending.lines;
+    const lines = this.fetchHistory(endpoint, containerId, tty, request);
+    const entry = { issuedAt: this.tick(), lines };
+    this.histories.set(key, entry);
+    const forget = () => {
+      if (this.histories.get(key) === entry) this.histories.delete(key);
+    };
+    lines.then(forget, forget);
+    return lines;
+  }
+
+  private async fetchHistory(endpoint: string, containerId: string, tty: boolean, request: HistoryRequest): Promise<HistoryChunks> {
     this.historyRequests++;
     let body: Buffer;
     try {
@@ -166,7 +190,10 @@ export class LogHub implements StreamHost {
     const lines = parser.push(body);
     for (const rest of parser.end()) lines.push(rest);
     const since = request.since;
-    return since === null ? lines : lines.filter((line) => line.timestampNanos >= since);
+    const kept = since === null ? lines : lines.filter((line) => line.timestampNanos >= since);
+    const chunks: LogEvent[][] = [];
+    for (let at = 0; at < kept.length; at += this.batchLimit) chunks.push(kept.slice(at, at + this.batchLimit));
+    return chunks;
   }
 
   dropped(count: number): void {

@@ -4,7 +4,8 @@
 // History and live lines without gaps or duplicates. Each container has one shared
 // follower that asks Docker only for new lines. A subscriber first attaches to it (lines
 // it delivers are held back), waits until Docker has the follow request open, and only
-// then fetches its own history (tail/since) with a non-follow request. Every line is
+// then fetches its history (tail/since) with a non-follow request (or shares an identical
+// one issued after it attached, see hub.ts). Every line is
 // therefore in the history, in the live stream, or in both: the held-back live lines
 // (and the first live lines after them) are checked against the end of the history by
 // key (timestamp, stream, text) and dropped when the history already had them. Live
@@ -58,6 +59,18 @@ export interface ServiceSnapshot {
   missing: boolean;
 }
 
+export type HistoryChunks = readonly (readonly LogEvent[])[];
+
+/** The last `count` lines of chunked history, oldest first. */
+function lastLines(chunks: HistoryChunks, count: number): LogEvent[] {
+  const out: LogEvent[] = [];
+  for (let c = chunks.length - 1; c >= 0 && out.length < count; c--) {
+    const chunk = chunks[c];
+    for (let i = chunk.length - 1; i >= 0 && out.length < count; i--) out.push(chunk[i]);
+  }
+  return out.reverse();
+}
+
 export interface HistoryRequest {
   tail: number;
   /** fixed-form timestamp: only lines at or after it */
@@ -69,7 +82,14 @@ export interface StreamHost {
   readonly queueLimit: number;
   readonly batchLimit: number;
   follower(endpoint: string, containerId: string): ContainerFollower;
-  history(endpoint: string, containerId: string, tty: boolean, request: HistoryRequest): Promise<LogEvent[]>;
+  /** A number that grows with every call: orders attachments and history requests. */
+  tick(): number;
+  /**
+   * Past lines of the container in chunks of at most `batchLimit`, from a request issued
+   * after `after` (a tick): one made for another subscriber may be shared then. The
+   * chunks are shared: never mutate them.
+   */
+  history(endpoint: string, containerId: string, tty: boolean, request: HistoryRequest, after: number): Promise<HistoryChunks>;
   dropped(count: number): void;
   closed(stream: ServiceLogStream): void;
   warn(err: unknown, message: string, context: Record<string, unknown>): void;
@@ -230,10 +250,6 @@ export class ServiceLogStream implements AsyncIterableIterator<LogEvent[]> {
 
   get queued(): number {
     return this.queue.size;
-  }
-
-  get isOpen(): boolean {
-    return this.state === 'open';
   }
 
   // --- the async iterator ---------------------------------------------------------------
@@ -444,25 +460,31 @@ export class ServiceLogStream implements AsyncIterableIterator<LogEvent[]> {
     const attachment = new Attachment(this, follower, containerId, this.host.queueLimit + history.tail);
     this.attachment = attachment;
     follower.add(attachment);
+    const attachedAt = this.host.tick();
     await follower.ready;
     if (this.attachment !== attachment || this.state !== 'open') return;
     const state = follower.state;
     this.attachedStartedAt = state?.startedAt ?? null;
-    let lines: LogEvent[] = [];
+    let chunks: HistoryChunks = [];
     if (state && history.tail > 0) {
       try {
-        lines = await this.host.history(endpoint, containerId, state.tty, history);
+        // Any request issued after this attachment existed covers everything up to the live lines it holds.
+        chunks = await this.host.history(endpoint, containerId, state.tty, history, attachedAt);
       } catch (err) {
         this.host.warn(err, 'could not read container log history', { serviceId: this.serviceId, containerId });
       }
       if (this.attachment !== attachment || this.state !== 'open') return;
     }
-    if (floor) lines = lines.filter((l) => l.timestampNanos > floor.ts || (l.timestampNanos === floor.ts && keyOf(l) !== floor.key));
-    if (lines.length > 0) {
-      this.remember(lines);
-      this.enqueue(lines, true);
+    // After a restart: `since` was the last line delivered, which Docker returns again.
+    if (floor) {
+      const kept = (l: LogEvent) => l.timestampNanos > floor.ts || (l.timestampNanos === floor.ts && keyOf(l) !== floor.key);
+      chunks = chunks.map((chunk) => (chunk.every(kept) ? chunk : chunk.filter(kept))).filter((chunk) => chunk.length > 0);
     }
-    attachment.goLive(new Overlap(lines, since, floor));
+    // The shared chunks go into the queue as they are, so subscribers deliver the same arrays.
+    for (const chunk of chunks) this.enqueue(chunk, true);
+    const recent = lastLines(chunks, OVERLAP_KEYS);
+    this.remember(recent);
+    attachment.goLive(new Overlap(recent, since, floor));
   }
 
   private detach(): void {

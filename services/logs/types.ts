@@ -37,7 +37,7 @@ export interface LogHubStats {
   openUpstreams: number;
   /** upstream follow streams opened since the hub started */
   upstreamsOpened: number;
-  /** non-follow history requests made since the hub started */
+  /** non-follow history requests made to engines since the hub started (identical concurrent ones are shared) */
   historyRequests: number;
   /** live serviceLogs subscriptions */
   subscriptions: number;
