@@ -13,7 +13,7 @@ import {
   UpdateServiceDocument,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { exec } from './support/docker.ts';
+import { containerEnv, exec } from './support/docker.ts';
 import { infra } from './support/infra.ts';
 
 let t: TestApp;
@@ -33,11 +33,6 @@ async function update(input: Record<string, unknown>) {
 
 async function service(id: string, reveal = false) {
   return (await t.client.request(ServiceDocument, { id, reveal })).service!;
-}
-
-async function containerEnv(containerId: string): Promise<Record<string, string>> {
-  const { output } = await exec(containerId, ['env']);
-  return Object.fromEntries(output.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 }
 
 beforeAll(async () => {

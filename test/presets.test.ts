@@ -12,7 +12,7 @@ import {
   type PresetsQuery,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { docker, exec } from './support/docker.ts';
+import { containerEnv, docker, exec } from './support/docker.ts';
 import { infra } from './support/infra.ts';
 
 let t: TestApp;
@@ -29,12 +29,6 @@ async function add(presetId: string, name: string, overrides: Record<string, unk
 async function revealed(id: string): Promise<Record<string, string>> {
   const { service } = await t.client.request(ServiceDocument, { id, reveal: true });
   return Object.fromEntries(service!.revealed.map((v) => [v.key, v.value]));
-}
-
-/** The container's environment, read from inside it. */
-async function containerEnv(containerId: string): Promise<Record<string, string>> {
-  const { output } = await exec(containerId, ['env']);
-  return Object.fromEntries(output.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 }
 
 beforeAll(async () => {

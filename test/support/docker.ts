@@ -61,6 +61,12 @@ export async function exec(containerId: string, cmd: string[]): Promise<{ output
   return { output, exitCode: ExitCode ?? -1 };
 }
 
+/** The container's environment, read from inside it. */
+export async function containerEnv(containerId: string): Promise<Record<string, string>> {
+  const { output } = await exec(containerId, ['env']);
+  return Object.fromEntries(output.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+}
+
 export async function ownedBy(deploymentId: string) {
   const filters = { label: [`spunto.deployment=${deploymentId}`] };
   const [containers, networks] = await Promise.all([
