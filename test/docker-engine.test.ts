@@ -202,6 +202,46 @@ describe('networks and volumes', () => {
     expect(owned[0].Labels).toMatchObject({ [LABELS.deployment]: deploymentA, [LABELS.role]: 'volume' });
   });
 
+  it('concurrent ensureNetwork calls, in one process or two, end with one network', async () => {
+    const deploymentId = `${run}n`;
+    // A second engine object stands for another API instance: it shares nothing in memory.
+    const other = new DockerEngine(new Docker(dockerOptionsFor(env.dockerHost)));
+    try {
+      const ids = await Promise.all([
+        ...Array.from({ length: 4 }, () => engine.ensureNetwork(deploymentId)),
+        ...Array.from({ length: 4 }, () => other.ensureNetwork(deploymentId)),
+      ]);
+      const owned = await engine.listOwnedNetworks(deploymentId);
+      expect(owned.map((n) => n.Id)).toEqual([ids[0]]);
+      expect(new Set(ids)).toEqual(new Set([ids[0]]));
+    } finally {
+      await engine.removeNetwork(deploymentId);
+    }
+  });
+
+  it('settles duplicates an earlier racing create left behind, and removes them all', async () => {
+    const deploymentId = `${run}d`;
+    const labels = labelsFor({ deploymentId, role: 'network' });
+    // What Docker 20.10 allows when two creates race: two networks with one name.
+    const made = [];
+    for (let i = 0; i < 2; i++) made.push(await docker.createNetwork({ Name: networkName(deploymentId), Driver: 'bridge', CheckDuplicate: false, Labels: labels }));
+    try {
+      const kept = await engine.ensureNetwork(deploymentId);
+      expect(made.map((n) => n.id)).toContain(kept);
+      expect((await engine.listOwnedNetworks(deploymentId)).map((n) => n.Id)).toEqual([kept]);
+      // The name is usable again: a container can join the network by it.
+      const container = await docker.createContainer({ Image: env.registryImageBusybox, Cmd: ['true'], HostConfig: { NetworkMode: networkName(deploymentId) } });
+      await container.start();
+      await container.remove({ force: true });
+      // Duplicates again, now removed by deleting the deployment's network.
+      await docker.createNetwork({ Name: networkName(deploymentId), Driver: 'bridge', CheckDuplicate: false, Labels: labels });
+      await engine.removeNetwork(deploymentId);
+      expect(await engine.listOwnedNetworks(deploymentId)).toEqual([]);
+    } finally {
+      for (const n of made) await n.remove().catch(() => undefined);
+    }
+  });
+
   it('refuses a same-named network that Spunto does not own', async () => {
     const foreign = await docker.createNetwork({ Name: networkName(`${run}c`), Driver: 'bridge' });
     try {

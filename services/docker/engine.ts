@@ -4,7 +4,7 @@
 import type Dockerode from 'dockerode';
 import { ConflictError } from '../errors.ts';
 import { buildServiceContainerSpec, realRoots, resolveFileBinds, type ServiceContainerInput } from './containerSpec.ts';
-import { hasStatus, toDockerError } from './errors.ts';
+import { DockerError, hasStatus, toDockerError } from './errors.ts';
 import { runHook, type HookInput, type HookResult } from './hooks.ts';
 import { labelFilters, labelsFor, LABELS, networkName, volumeName, type OwnerFilter } from './names.ts';
 import { inspectImage, pullImage, type ImageInfo, type PulledImage, type PullProgressEvent } from './pull.ts';
@@ -19,46 +19,87 @@ export class DockerEngine {
 
   // --- networks -------------------------------------------------------------------------
 
-  /** The deployment's user-defined bridge (DNS by alias only works on those); returns its id. */
-  async ensureNetwork(deploymentId: string): Promise<string> {
-    const name = networkName(deploymentId);
-    const existing = await this.inspectNetwork(name);
-    if (existing) return this.checkOwnedNetwork(existing, deploymentId);
-    try {
-      const created = await this.docker.createNetwork({
-        Name: name,
-        Driver: 'bridge',
-        CheckDuplicate: true,
-        Labels: labelsFor({ deploymentId, role: 'network' }),
-      });
-      return created.id;
-    } catch (err) {
-      // 409: created concurrently; the winner's network is the one to use.
-      const raced = hasStatus(err, 409) ? await this.inspectNetwork(name) : null;
-      if (raced) return this.checkOwnedNetwork(raced, deploymentId);
-      throw toDockerError(err, `create network ${name}`);
+  /** In-flight ensureNetwork calls by deployment: concurrent deploys of one deployment share one. */
+  private readonly ensuring = new Map<string, Promise<string>>();
+
+  /**
+   * The deployment's user-defined bridge (DNS by alias only works on those); returns its id.
+   * Docker 20.10 lets two concurrent creates of one name both succeed (CheckDuplicate is
+   * best effort), after which the name is "ambiguous" and containers can't use it. So calls
+   * in this process share one create, and after a create the duplicates another instance may
+   * have made at the same moment are removed: everyone keeps the same one (see pickNetwork).
+   */
+  ensureNetwork(deploymentId: string): Promise<string> {
+    let pending = this.ensuring.get(deploymentId);
+    if (!pending) {
+      pending = this.createOrFindNetwork(deploymentId).finally(() => this.ensuring.delete(deploymentId));
+      this.ensuring.set(deploymentId, pending);
     }
+    return pending;
   }
 
+  private async createOrFindNetwork(deploymentId: string): Promise<string> {
+    const name = networkName(deploymentId);
+    const existing = await this.namedNetworks(name, deploymentId);
+    if (existing.length === 1) return existing[0].Id;
+    if (existing.length === 0) {
+      try {
+        await this.docker.createNetwork({
+          Name: name,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          Labels: labelsFor({ deploymentId, role: 'network' }),
+        });
+      } catch (err) {
+        // 409: created concurrently; the winner's network is the one to use.
+        if (!hasStatus(err, 409)) throw toDockerError(err, `create network ${name}`);
+      }
+    }
+    return this.pickNetwork(name, await this.namedNetworks(name, deploymentId));
+  }
+
+  /**
+   * One network out of same-named duplicates, the same one whoever asks: the one with
+   * containers, else the oldest (by creation time, then id). The others are removed while
+   * empty; one that already has containers stays, and is left for the operator.
+   */
+  private async pickNetwork(name: string, networks: Dockerode.NetworkInspectInfo[]): Promise<string> {
+    if (networks.length === 0) throw new DockerError(`create network ${name}`, 'the network was gone right after it was created', null);
+    const inUse = (n: Dockerode.NetworkInspectInfo) => Object.keys(n.Containers ?? {}).length > 0;
+    const [keep, ...rest] = [...networks].sort(
+      (a, b) => Number(inUse(b)) - Number(inUse(a)) || a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id),
+    );
+    await Promise.allSettled(rest.filter((n) => !inUse(n)).map((n) => this.docker.getNetwork(n.Id).remove()));
+    return keep.Id;
+  }
+
+  /**
+   * The deployment's networks named exactly `name`. A same-named network someone else made
+   * is not ours to attach services to: a ConflictError, or (not `strict`) left out.
+   */
+  private async namedNetworks(name: string, deploymentId: string, strict = true): Promise<Dockerode.NetworkInspectInfo[]> {
+    // The name filter matches substrings; listing does not fill in Containers, inspect does.
+    const listed = await this.call(`list networks ${name}`, () => this.docker.listNetworks({ filters: { name: [name] } }));
+    const exact = listed.filter((n) => n.Name === name);
+    if (exact.some((n) => n.Labels?.[LABELS.deployment] !== deploymentId)) {
+      if (!strict) return exact.filter((n) => n.Labels?.[LABELS.deployment] === deploymentId);
+      throw new ConflictError(`network ${name} exists but is not managed by Spunto for deployment ${deploymentId}`);
+    }
+    if (exact.length < 2) return exact;
+    const inspected = await Promise.all(exact.map((n) => this.callOrDone(`inspect network ${n.Id}`, () => this.docker.getNetwork(n.Id).inspect(), [404])));
+    return inspected.filter((n): n is Dockerode.NetworkInspectInfo => n !== null);
+  }
+
+  /** Removes the deployment's network (by id: a duplicate left by a racing create makes the name ambiguous). */
   async removeNetwork(deploymentId: string): Promise<void> {
     const name = networkName(deploymentId);
-    await this.callOrDone(`remove network ${name}`, () => this.docker.getNetwork(name).remove(), [404]);
+    for (const network of await this.namedNetworks(name, deploymentId, false)) {
+      await this.callOrDone(`remove network ${name}`, () => this.docker.getNetwork(network.Id).remove(), [404]);
+    }
   }
 
   async listOwnedNetworks(deploymentId: string): Promise<Dockerode.NetworkInspectInfo[]> {
     return this.call('list networks', () => this.docker.listNetworks({ filters: { label: labelFilters({ deploymentId }) } }));
-  }
-
-  private async inspectNetwork(name: string): Promise<Dockerode.NetworkInspectInfo | null> {
-    return this.callOrDone(`inspect network ${name}`, () => this.docker.getNetwork(name).inspect(), [404]);
-  }
-
-  // A same-named network we didn't create is not ours to attach services to.
-  private checkOwnedNetwork(network: Dockerode.NetworkInspectInfo, deploymentId: string): string {
-    if (network.Labels?.[LABELS.deployment] !== deploymentId) {
-      throw new ConflictError(`network ${network.Name} exists but is not managed by Spunto for deployment ${deploymentId}`);
-    }
-    return network.Id;
   }
 
   // --- volumes --------------------------------------------------------------------------
