@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.ts';
@@ -16,6 +15,7 @@ import { applyMigrations } from './prisma/migrator.ts';
 import type { Context } from './schema/context.ts';
 import { schema } from './schema/index.ts';
 import { useSharedLogResults } from './resolvers/subscriptions/serviceLogs.ts';
+import { serveGraphqlWs } from './websocket.ts';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
 import { DockerEventWatcher } from './services/docker/eventWatcher.ts';
@@ -202,7 +202,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   });
 
   const wss = new WebSocketServer({ server, path: '/graphql' });
-  useServer<Record<string, unknown>, { principal?: Context['principal'] }>(
+  serveGraphqlWs<Record<string, unknown>>(
     {
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),

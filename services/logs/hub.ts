@@ -16,8 +16,8 @@ export const DEFAULT_TAIL = 100;
 export const DEFAULT_QUEUE_LIMIT = 1_000;
 /** Events per delivered message at most. */
 export const DEFAULT_BATCH_LIMIT = 500;
-/** A busy container with many subscribers has its lines dispatched at most once per this many milliseconds. */
-export const DEFAULT_FRAME_MS = 20;
+/** A busy container has its lines dispatched at most once per this many milliseconds. */
+export const DEFAULT_FRAME_MS = 10;
 /** How far ahead of the server's clock `since` may be (clients' clocks drift). */
 const SINCE_SKEW_MS = 60_000;
 
@@ -45,7 +45,7 @@ export class LogHub implements StreamHost {
   private readonly followers = new Map<string, ContainerFollower>();
   private readonly watches = new Map<string, ServiceWatch>();
   private readonly streams = new Set<ServiceLogStream>();
-  private readonly counters = { openUpstreams: 0, upstreamsOpened: 0 };
+  private readonly counters = { openUpstreams: 0, upstreamsOpened: 0, upstreamLines: 0 };
   private historyRequests = 0;
   private ticks = 0;
   private readonly histories = new Map<string, { issuedAt: number; lines: Promise<HistoryChunks> }>();
@@ -104,6 +104,7 @@ export class LogHub implements StreamHost {
       followers: this.followers.size,
       openUpstreams: this.counters.openUpstreams,
       upstreamsOpened: this.counters.upstreamsOpened,
+      upstreamLines: this.counters.upstreamLines,
       historyRequests: this.historyRequests,
       subscriptions: this.streams.size,
       attachments,

@@ -15,6 +15,22 @@ export class EventQueue {
     this.size += events.length;
   }
 
+  /**
+   * Discards the oldest events, whole chunks at a time, until at least `count` are gone;
+   * returns how many were. What is left is still the very arrays that were pushed, so a
+   * subscriber that fell behind keeps delivering batches shared with the others.
+   */
+  dropChunks(count: number): number {
+    let dropped = 0;
+    while (dropped < count && this.size > 0) {
+      const rest = this.chunks[this.first]!.length - this.offset;
+      this.size -= rest;
+      dropped += rest;
+      this.advance();
+    }
+    return dropped;
+  }
+
   /** Discards the `count` oldest events. */
   drop(count: number): void {
     let left = Math.min(count, this.size);

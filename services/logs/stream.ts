@@ -26,10 +26,10 @@
 //
 // Back-pressure. The subscriber's queue holds at most `queueLimit` live events (plus
 // the history it asked for). When a client reads slower than the container writes, the
-// oldest queued lines are dropped and the next batch starts with one DROPPED event
-// saying how many. The server never buffers more than that per subscription; the
-// transports add one in-flight message at most (graphql-ws waits for each send, SSE
-// waits for the socket to drain). The iterator has a single consumer (the transport).
+// oldest queued lines are dropped (whole batches, so what is left is still shared, see
+// Delivery) and the next message is one DROPPED event saying how many. The server never
+// buffers more than that per subscription; the transports add one in-flight message at
+// most (graphql-ws waits for each send, SSE waits for the socket to drain). The iterator has a single consumer (the transport).
 //
 // Delivery. A follower batch still whole at the head of the queue is delivered as that
 // same array (see queue.ts), so all subscribers that keep up deliver identical batches,
@@ -154,6 +154,9 @@ class Overlap {
     if (this.since !== null && ts < this.since) return false;
     if (this.floor !== null && (ts < this.floor.ts || (ts === this.floor.ts && keyOf(line) === this.floor.key))) return false;
     if (this.last === null) return true;
+    // Older than every keyed history line: either repeated or before the requested window.
+    // (Checked first: a follower far behind the log file sends many of these.)
+    if (ts < this.keyedFrom!) return false;
     const key = keyOf(line);
     if (this.keys.has(key)) {
       // Docker sends lines in the order it logged them: after the history's last line, all are new.
@@ -161,8 +164,6 @@ class Overlap {
       this.keys.delete(key);
       return false;
     }
-    // Older than every keyed history line: either repeated or before the requested window.
-    if (ts < this.keyedFrom!) return false;
     return true;
   }
 }
@@ -308,17 +309,13 @@ export class ServiceLogStream implements AsyncIterableIterator<LogEvent[]> {
   }
 
   private take(): LogEvent[] {
-    const max = this.host.batchLimit;
-    let batch: LogEvent[];
     if (this.droppedPending > 0) {
+      // A message of its own: the lines after it stay the shared batches.
       const count = this.droppedPending;
       this.droppedPending = 0;
-      batch = this.queue.take(max - 1, [
-        marker('DROPPED', `${count} line${count === 1 ? '' : 's'} dropped: this subscriber reads slower than the container writes`, this.containerId, count),
-      ]);
-    } else {
-      batch = this.queue.take(max);
+      return [marker('DROPPED', `${count} line${count === 1 ? '' : 's'} dropped: this subscriber reads slower than the container writes`, this.containerId, count)];
     }
+    const batch = this.queue.take(this.host.batchLimit);
     this.historyQueued = Math.max(0, this.historyQueued - batch.length);
     return batch;
   }
@@ -336,9 +333,9 @@ export class ServiceLogStream implements AsyncIterableIterator<LogEvent[]> {
     if (history) this.historyQueued += events.length;
     const excess = this.queue.size - this.host.queueLimit - this.historyQueued;
     if (excess > 0) {
-      this.queue.drop(excess);
-      this.historyQueued = Math.max(0, this.historyQueued - excess);
-      this.droppedLines(excess);
+      const dropped = this.queue.dropChunks(excess);
+      this.historyQueued = Math.max(0, this.historyQueued - dropped);
+      this.droppedLines(dropped);
     }
     this.wake();
   }
@@ -365,12 +362,15 @@ export class ServiceLogStream implements AsyncIterableIterator<LogEvent[]> {
     let lines = batch;
     const overlap = attachment.overlap;
     if (overlap) {
-      const kept: LogEvent[] = [];
-      for (const line of batch) {
-        if (overlap.active ? overlap.admit(line) : true) kept.push(line);
+      // Usually every line is new: then the shared batch goes on as it is (see Delivery).
+      let kept: LogEvent[] | null = null;
+      for (let i = 0; i < batch.length; i++) {
+        const line = batch[i];
+        if (!overlap.active || overlap.admit(line)) kept?.push(line);
+        else kept ??= batch.slice(0, i);
       }
       if (!overlap.active) attachment.overlap = null;
-      lines = kept;
+      if (kept) lines = kept;
     }
     if (lines.length === 0) return;
     this.remember(lines);

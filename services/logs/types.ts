@@ -37,6 +37,8 @@ export interface LogHubStats {
   openUpstreams: number;
   /** upstream follow streams opened since the hub started */
   upstreamsOpened: number;
+  /** lines read from upstream follow streams since the hub started */
+  upstreamLines: number;
   /** non-follow history requests made to engines since the hub started (identical concurrent ones are shared) */
   historyRequests: number;
   /** live serviceLogs subscriptions */
