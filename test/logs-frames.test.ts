@@ -2,7 +2,8 @@
 // to Docker's log stream. Pure: no engine involved.
 import { describe, expect, it } from 'vitest';
 import { FrameDecoder, FrameError } from '../services/logs/frames.ts';
-import { dockerSince, LogParser, normalizeStamp, stampOf } from '../services/logs/parse.ts';
+import { dockerSince, lineEvent, LogParser, normalizeStamp, stampOf } from '../services/logs/parse.ts';
+import { EventQueue } from '../services/logs/queue.ts';
 
 function frame(stream: number, payload: string | Buffer): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
@@ -117,5 +118,32 @@ describe('LogParser', () => {
     expect(normalizeStamp('not a time')).toBeNull();
     expect(stampOf(new Date('2026-01-02T03:04:05.120Z'))).toBe('2026-01-02T03:04:05.120000000Z');
     expect(dockerSince(T1)).toBe(`${Date.parse('2026-01-02T03:04:05Z') / 1000}.123456789`);
+  });
+});
+
+describe('EventQueue', () => {
+  const batchOf = (from: number, count: number) =>
+    Array.from({ length: count }, (_, i) => lineEvent('c', 'STDOUT', normalizeStamp(T1)!, `line ${from + i}`));
+
+  it('hands a whole batch on as the very array it was given, and drops whole batches', () => {
+    const queue = new EventQueue();
+    const [a, b, c] = [batchOf(0, 3), batchOf(3, 4), batchOf(7, 2)];
+    for (const batch of [a, b, c]) queue.push(batch);
+    // At least 2 must go: all of the first batch does, so what is left is still b and c as given.
+    expect(queue.dropChunks(2)).toBe(3);
+    expect(queue.size).toBe(6);
+    expect(queue.take(10)).toBe(b);
+    expect(queue.take(10)).toBe(c);
+    expect(queue.size).toBe(0);
+  });
+
+  it('counts only what is left of a partly taken batch when dropping it', () => {
+    const queue = new EventQueue();
+    const [a, b] = [batchOf(0, 5), batchOf(5, 5)];
+    queue.push(a);
+    queue.push(b);
+    expect(queue.take(2).map((e) => e.text)).toEqual(['line 0', 'line 1']);
+    expect(queue.dropChunks(1)).toBe(3);
+    expect(queue.take(10)).toBe(b);
   });
 });
