@@ -2,17 +2,17 @@
 // dockerode follower (`container.logs({ follow: true })` + `modem.demuxStream`) reading
 // the same container in the same window, on the real engine (scripts/infra.sh).
 //
-//   npx tsx bench/logs.ts [--seconds 4] [--phases idle,full,steady] [--subscribers 1,10,100] [--profile]
+//   npx tsx bench/logs.ts [--seconds 4] [--phases idle,full,steady] [--subscribers 1,10,100] [--client light|graphql-ws] [--profile]
 //
 // Three processes, so nobody's CPU is counted as somebody else's: this one runs the API
 // server (a real app, PGlite); a child runs the raw follower; another child runs the N
-// graphql-ws clients (one WebSocket each, opened 50 at a time). Phases:
+// WebSocket clients (one WebSocket each, opened 50 at a time; see --client below). Phases:
 //   idle     1,000 subscriptions to a silent container, over 1,000 then 10 WebSockets:
 //            server memory per subscription (first, on a fresh server)
 //   full     a container writing numbered lines as fast as its shell can
 //   steady   a container writing ~1,000 lines/s (14 lines every ~14 ms)
-// For N > 0 the clients subscribe while the container is stopped, then it starts (as after
-// any restart); the raw follower attaches, and after a 1.5 s warm-up both count for the window.
+// For N > 0 the clients subscribe (tail 0) to the running container, the raw follower
+// attaches, and after a 1.5 s warm-up both count for the window.
 // Delay = when the client parsed the line − Docker's timestamp on it (same host clock).
 // Targets: ≥ 0.8× the raw follower's lines/s per subscriber at N = 100 (full speed),
 // p99 ≤ 50 ms at the steady rate, ≤ 20 KB RSS per idle subscription at 1,000.
@@ -184,58 +184,164 @@ function rawFollower(): void {
 }
 
 // ---- child: the WebSocket subscribers --------------------------------------------------------
+//
+// Two kinds of client, chosen with --client:
+//   light      (default) speaks graphql-transport-ws itself over `ws` and counts the lines in
+//              each `next` message by scanning its bytes, as the raw follower scans Docker's:
+//              the load generator then costs little next to the server it measures.
+//   graphql-ws the library's client, which JSON-parses every message into objects: what an
+//              app pays per line. On a 2-CPU box shared with the server, Docker and a
+//              flooding container, 100 of these are limited by their own parsing.
 
-function subscribers(): void {
-  let clients: Client[] = [];
+interface Counters {
+  /** Counts a line of subscriber `i`; true when its delay is to be sampled (see subscribers()). */
+  line(i: number): boolean;
+  delay(stampNanos: string, now: number): void;
+  dropped(i: number, count: number): void;
+}
+
+interface Subscriber {
+  /** resolves once the connection is acknowledged (or has failed); subscribing may come first */
+  readonly ready: Promise<void>;
+  subscribe(i: number, serviceId: string): void;
+  dispose(): Promise<void>;
+}
+
+type Connect = (url: string, token: string, counters: Counters, onError: (message: string) => void) => Subscriber;
+
+const LINE = Buffer.from('"kind":"LINE"');
+const DROPPED = Buffer.from('"kind":"DROPPED"');
+const STAMP = Buffer.from('"timestampNanos":"');
+const DROPPED_COUNT = Buffer.from('"dropped":');
+const NEXT = Buffer.from('"type":"next"');
+
+const light: Connect = (url, token, counters, onError) => {
+  // Counting lines needs no decoding, so the client doesn't validate UTF-8 either.
+  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws', { skipUTF8Validation: true });
+  const owners = new Map<string, number>();
+  // Subscribe messages wait for the server's connection_ack.
+  let waiting: string[] | null = [];
+  let acknowledged!: () => void;
+  const ready = new Promise<void>((resolve) => (acknowledged = resolve)).then(() => {
+    for (const message of waiting ?? []) socket.send(message);
+    waiting = null;
+  });
+  socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+  socket.on('close', () => acknowledged());
+  socket.on('error', (err) => onError(err.message));
+  socket.on('message', (data: Buffer) => {
+    const head = data.indexOf(NEXT);
+    if (head === -1 || head > 80) {
+      const message = JSON.parse(data.toString()) as { type: string; payload?: unknown };
+      if (message.type === 'connection_ack') acknowledged();
+      else if (message.type === 'error') onError(JSON.stringify(message.payload));
+      else if (message.type === 'ping') socket.send(JSON.stringify({ type: 'pong' }));
+      return;
+    }
+    const now = nowMs();
+    const i = owners.get(data.toString('latin1', 7, data.indexOf(34, 7)))!;
+    for (let at = data.indexOf(LINE, head); at !== -1; at = data.indexOf(LINE, at + LINE.length)) {
+      if (!counters.line(i)) continue;
+      const stamp = data.indexOf(STAMP, at) + STAMP.length;
+      counters.delay(data.toString('latin1', stamp, stamp + 30), now);
+    }
+    for (let at = data.indexOf(DROPPED, head); at !== -1; at = data.indexOf(DROPPED, at + DROPPED.length)) {
+      const count = data.indexOf(DROPPED_COUNT, at) + DROPPED_COUNT.length;
+      counters.dropped(i, parseInt(data.toString('latin1', count, count + 12), 10));
+    }
+  });
+  return {
+    ready,
+    subscribe(i, serviceId) {
+      const id = String(i);
+      owners.set(id, i);
+      const message = JSON.stringify({ id, type: 'subscribe', payload: { query: QUERY, variables: { serviceId } } });
+      if (waiting) waiting.push(message);
+      else if (socket.readyState === WebSocket.OPEN) socket.send(message);
+    },
+    async dispose() {
+      if (socket.readyState === WebSocket.CLOSED) return;
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.close(1000);
+      });
+    },
+  };
+};
+
+const graphqlWs: Connect = (url, token, counters, onError) => {
+  let connected!: () => void;
+  const ready = new Promise<void>((resolve) => (connected = resolve));
+  const client: Client = createClient({
+    url: `${url.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+    lazy: true,
+    on: { connected: () => connected(), closed: () => connected() },
+  });
+  type Event = { kind: string; timestampNanos: string; dropped: number | null };
+  return {
+    ready,
+    subscribe(i, serviceId) {
+      client.subscribe<{ serviceLogs: Event[] }>(
+        { query: QUERY, variables: { serviceId } },
+        {
+          next: (result) => {
+            const now = nowMs();
+            for (const event of result.data?.serviceLogs ?? []) {
+              if (event.kind === 'LINE' && counters.line(i)) counters.delay(event.timestampNanos, now);
+              else if (event.kind === 'DROPPED') counters.dropped(i, event.dropped ?? 0);
+            }
+          },
+          error: (err) => onError(err instanceof Error ? err.message : String((err as { reason?: string }).reason ?? err)),
+          complete: () => undefined,
+        },
+      );
+    },
+    dispose: () => client.dispose() as Promise<void>,
+  };
+};
+
+function subscribers(kind: string): void {
+  const connect = kind === 'graphql-ws' ? graphqlWs : light;
+  let connections: Subscriber[] = [];
   let lines: number[] = [];
   let dropped: number[] = [];
   let delays = new Reservoir(200_000);
   let measuring = false;
   let since = 0;
-  type Event = { kind: string; timestampNanos: string; dropped: number | null };
+  let errors = 0;
+  let stride = 1;
+  const counters: Counters = {
+    // Every line is counted; the delay of every stride-th line of each subscriber (offset by
+    // its index) is sampled, so all subscribers together sample about as many lines as the
+    // raw follower measures, spread evenly over them.
+    line(i) {
+      if (!measuring) return false;
+      return (lines[i]++ + i) % stride === 0;
+    },
+    delay(stampNanos, now) {
+      delays.add(now - stampMs(stampNanos));
+    },
+    dropped(i, count) {
+      if (measuring) dropped[i] += count;
+    },
+  };
+  const onError = (message: string) => {
+    if (errors++ === 0) console.error('bench: subscription error', message);
+  };
   serve({
-    async start({ url, token, serviceId, subscribers: n, connections }) {
+    async start({ url, token, serviceId, subscribers: n, connections: count }) {
       lines = new Array(n).fill(0);
       dropped = new Array(n).fill(0);
-      let errors = 0;
-      const subscribe = (client: Client, i: number) =>
-        client.subscribe<{ serviceLogs: Event[] }>(
-          { query: QUERY, variables: { serviceId } },
-          {
-            next: (result) => {
-              if (!measuring) return;
-              const now = nowMs();
-              for (const event of result.data?.serviceLogs ?? []) {
-                if (event.kind === 'LINE') {
-                  lines[i]++;
-                  delays.add(now - stampMs(event.timestampNanos));
-                } else if (event.kind === 'DROPPED') dropped[i] += event.dropped ?? 0;
-              }
-            },
-            error: (err) => {
-              if (errors++ === 0) console.error('bench: subscription error', err instanceof Error ? err.message : ((err as { reason?: string }).reason ?? err));
-            },
-            complete: () => undefined,
-          },
-        );
+      stride = n;
       // Connect in waves, as clients arrive in life, not a thousand handshakes at once.
-      for (let first = 0; first < connections; first += WAVE) {
-        const wave = Array.from({ length: Math.min(WAVE, connections - first) }, () => {
-          let connected!: () => void;
-          const ready = new Promise<void>((resolve) => (connected = resolve));
-          const client = createClient({
-            url: `${url.replace(/^http/, 'ws')}/graphql`,
-            webSocketImpl: WebSocket,
-            connectionParams: { authorization: `Bearer ${token}` },
-            retryAttempts: 0,
-            lazy: true,
-            on: { connected: () => connected(), closed: () => connected() },
-          });
-          clients.push(client);
-          return ready;
-        });
-        for (let i = 0; i < n; i++) if (i % connections >= first && i % connections < first + WAVE) subscribe(clients[i % connections], i);
-        await Promise.all(wave);
+      for (let first = 0; first < count; first += WAVE) {
+        const wave = Array.from({ length: Math.min(WAVE, count - first) }, () => connect(url, token, counters, onError));
+        connections.push(...wave);
+        for (let i = 0; i < n; i++) if (i % count >= first && i % count < first + WAVE) connections[i % count].subscribe(i, serviceId);
+        await Promise.all(wave.map((c) => c.ready));
       }
     },
     mark() {
@@ -251,8 +357,8 @@ function subscribers(): void {
     },
     async stop() {
       measuring = false;
-      await Promise.all(clients.map((c) => c.dispose()));
-      clients = [];
+      await Promise.all(connections.map((c) => c.dispose()));
+      connections = [];
     },
   });
 }
@@ -263,8 +369,8 @@ class Child {
   private readonly process: ChildProcess;
   private pending: ((message: { type: string; report?: Report }) => void)[] = [];
 
-  constructor(role: string) {
-    this.process = fork(import.meta.filename, [`--role=${role}`], { stdio: 'inherit' });
+  constructor(role: string, args: string[] = []) {
+    this.process = fork(import.meta.filename, [`--role=${role}`, ...args], { stdio: 'inherit' });
     this.process.on('message', (message: { type: string; report?: Report }) => this.pending.shift()?.(message));
     this.process.on('exit', (code) => {
       if (code) console.error(`bench child ${role} exited with ${code}`);
@@ -315,6 +421,7 @@ async function main(): Promise<void> {
       phases: { type: 'string', default: 'idle,full,steady' },
       subscribers: { type: 'string', default: '1,10,100' },
       profile: { type: 'boolean', default: false },
+      client: { type: 'string', default: 'light' },
       role: { type: 'string' },
     },
   });
@@ -364,7 +471,8 @@ async function main(): Promise<void> {
   };
 
   const raw = new Child('raw');
-  const clients = new Child('clients');
+  if (args.client !== 'light' && args.client !== 'graphql-ws') throw new Error('--client must be light or graphql-ws');
+  const clients = new Child('clients', [`--client=${args.client}`]);
   const load = os.loadavg()[0];
   let cleaned: Promise<void> | null = null;
   const cleanup = () =>
@@ -437,10 +545,9 @@ async function main(): Promise<void> {
       await stopService(serviceId);
     }
 
-    // 2. Throughput and delay. Subscribers connect while the container is stopped, so
-    //    opening 100 WebSockets does not compete with a flood; then it starts (the
-    //    subscriptions pick it up, as they would after any restart) and the raw follower
-    //    attaches; after a warm-up, both count for the window.
+    // 2. Throughput and delay. Subscribers connect to the running container (tail 0: live
+    //    lines only, as someone opening a log view of a busy service), then the raw
+    //    follower attaches; after a warm-up, both count for the window.
     const rows: string[][] = [];
     const results = new Map<string, { ratio: number; p99: number }>();
     for (const [mode, name] of [
@@ -454,17 +561,14 @@ async function main(): Promise<void> {
       for (const n of [0, ...counts]) {
         const start = { url: t.url, token: t.adminToken, serviceId, containerId };
         if (n > 0) {
-          await stopService(serviceId);
           await clients.send({ type: 'start', ...start, subscribers: n, connections: n });
-          await until(`${n} subscriptions`, () => hub.stats().subscriptions === n);
-          await startService(serviceId);
           await until(`${n} attachments`, () => hub.stats().attachments === n);
         }
         await raw.send({ type: 'start', ...start, subscribers: 1, connections: 1 });
         await sleep(WARMUP_MS);
         await Promise.all([raw.send({ type: 'mark' }), n > 0 && clients.send({ type: 'mark' })]);
         const cpu = process.cpuUsage();
-        const dropped = hub.stats().droppedLines;
+        const { droppedLines: dropped, upstreamLines: upstream } = hub.stats();
         const loop = monitorEventLoopDelay({ resolution: 5 });
         loop.enable();
         const profiler = args.profile ? new Session() : null;
@@ -496,6 +600,7 @@ async function main(): Promise<void> {
           mode,
           n ? String(n) : 'raw only',
           fmt(rawRate),
+          n ? fmt(((stats.upstreamLines - upstream) * 1000) / r.elapsedMs) : '-',
           fmt(perSub),
           fmt(minSub),
           n ? fmt(perSub / rawRate, 2) : '-',
@@ -517,10 +622,10 @@ async function main(): Promise<void> {
     console.log(
       `\nLog fan-out: ${windowMs / 1000} s windows after ${WARMUP_MS / 1000} s warm-up; load average ${load.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end, on ${os.cpus().length} CPUs; ${((Date.now() - began) / 1000).toFixed(0)} s`,
     );
-    console.log('raw = one dockerode follower (own process) on the same container in the same window; per-sub = mean over subscribers\n');
+    console.log(`raw = one dockerode follower (own process) on the same container in the same window; per-sub = mean over subscribers; ${args.client} clients\n`);
     if (rows.length) {
       table(
-        ['load', 'N', 'raw lines/s', 'per-sub lines/s', 'min sub', 'ratio', 'total delivered/s', 'dropped', 'raw p50/p99 ms', 'sub p50/p99 ms', 'CPU % server/clients/raw', 'server loop delay p50/p99/max ms', 'followers/upstreams'],
+        ['load', 'N', 'raw lines/s', 'server upstream lines/s', 'per-sub lines/s', 'min sub', 'ratio', 'total delivered/s', 'dropped', 'raw p50/p99 ms', 'sub p50/p99 ms', 'CPU % server/clients/raw', 'server loop delay p50/p99/max ms', 'followers/upstreams'],
         rows,
       );
     }
@@ -569,7 +674,7 @@ async function sweepLeftovers(): Promise<void> {
 const docker = new Docker(dockerOptionsFor(infra().dockerHost));
 const role = process.argv.find((a) => a.startsWith('--role='))?.slice('--role='.length);
 if (role === 'raw') rawFollower();
-else if (role === 'clients') subscribers();
+else if (role === 'clients') subscribers(process.argv.find((a) => a.startsWith('--client='))?.slice('--client='.length) ?? 'light');
 else
   main().then(
     () => process.exit(0),
