@@ -9,12 +9,10 @@
 // graphql-ws a stand-in payload that serialises to a short token; `send` swaps the token
 // for the cached bytes. The message on the wire is exactly what graphql-ws would have sent.
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
-import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
 
 export interface WsExtra {
   readonly socket: WebSocket;
-  readonly request: IncomingMessage;
   /** payload JSON waiting for its message, by token; see SharedPayload */
   readonly shared: Map<string, Buffer>;
 }
@@ -65,24 +63,28 @@ export function serveGraphqlWs<P extends Record<string, unknown>>(
   });
   wss.options.handleProtocols = handleProtocols;
 
-  wss.on('connection', (socket, request) => {
+  // Keep-alive, one timer for all sockets (an idle subscriber costs memory per socket): a
+  // peer that hasn't answered the previous ping by the next one is gone.
+  const alive = new WeakSet<WebSocket>();
+  function answered(this: WebSocket) {
+    alive.add(this);
+  }
+  const pings = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (!alive.delete(socket)) socket.terminate();
+      else socket.ping();
+    }
+  }, keepAliveMs).unref();
+  wss.once('close', () => clearInterval(pings));
+
+  wss.on('connection', (socket) => {
     const internalError = (err: unknown) => {
       console.error('graphql-ws: internal error', err);
       socket.close(CloseCode.InternalServerError, 'Internal server error');
     };
     socket.once('error', internalError);
-
-    // Keep-alive: a peer that doesn't answer a ping within the interval is gone.
-    let pongWait: NodeJS.Timeout | null = null;
-    const pings = setInterval(() => {
-      if (socket.readyState !== socket.OPEN) return;
-      pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
-      socket.once('pong', () => {
-        if (pongWait) clearTimeout(pongWait);
-        pongWait = null;
-      });
-      socket.ping();
-    }, keepAliveMs);
+    alive.add(socket);
+    socket.on('pong', answered);
 
     const shared = new Map<string, Buffer>();
     const closed = server.opened(
@@ -100,12 +102,10 @@ export function serveGraphqlWs<P extends Record<string, unknown>>(
             handle(String(data)).catch(internalError);
           }),
       },
-      { socket, request, shared },
+      { socket, shared },
     );
 
     socket.once('close', (code, reason) => {
-      if (pongWait) clearTimeout(pongWait);
-      clearInterval(pings);
       shared.clear();
       void closed(code, String(reason));
     });
