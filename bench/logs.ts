@@ -19,6 +19,7 @@
 // The machine's load average is printed: on a shared box the delays are mostly scheduling.
 // --profile writes a CPU profile of the server process for each window to the temp dir.
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
@@ -253,7 +254,9 @@ const light: Connect = (url, token, counters, onError) => {
   return {
     ready,
     subscribe(i, serviceId) {
-      const id = String(i);
+      // Random ids, like graphql-ws's client: the server keys its subscriptions by id, and
+      // numeric ones would make that object a sparse array.
+      const id = randomUUID();
       owners.set(id, i);
       const message = JSON.stringify({ id, type: 'subscribe', payload: { query: QUERY, variables: { serviceId } } });
       if (waiting) waiting.push(message);
