@@ -16,7 +16,7 @@ export const DEFAULT_TAIL = 100;
 export const DEFAULT_QUEUE_LIMIT = 1_000;
 /** Events per delivered message at most. */
 export const DEFAULT_BATCH_LIMIT = 500;
-/** A busy container has its lines dispatched at most once per this many milliseconds. */
+/** A busy container has its lines dispatched at most once per this many milliseconds (more with many subscribers, see follower.ts). */
 export const DEFAULT_FRAME_MS = 10;
 /** How far ahead of the server's clock `since` may be (clients' clocks drift). */
 const SINCE_SKEW_MS = 60_000;
