@@ -612,6 +612,8 @@ async function main(): Promise<void> {
           `${fmt(r.p50, 1)} / ${fmt(r.p99, 1)}`,
           c ? `${fmt(c.p50, 1)} / ${fmt(c.p99, 1)}` : '-',
           `${fmt(((used.user + used.system) / 1000 / r.elapsedMs) * 100)} / ${c ? fmt(c.cpu) : '-'} / ${fmt(r.cpu)}`,
+          // CPU per line: the server's per line it delivered (all subscribers), the raw follower's per line it read.
+          `${c ? fmt((used.user + used.system) / (mean(c.lines) * n), 2) : '-'} / ${fmt((r.cpu * r.elapsedMs * 10) / r.lines[0], 2)}`,
           `${fmt(loop.percentile(50) / 1e6, 0)} / ${fmt(loop.percentile(99) / 1e6, 0)} / ${fmt(loop.max / 1e6, 0)}`,
           n ? `${stats.followers}/${stats.openUpstreams}` : '-',
         ]);
@@ -628,7 +630,7 @@ async function main(): Promise<void> {
     console.log(`raw = one dockerode follower (own process) on the same container in the same window; per-sub = mean over subscribers; ${args.client} clients\n`);
     if (rows.length) {
       table(
-        ['load', 'N', 'raw lines/s', 'server upstream lines/s', 'per-sub lines/s', 'min sub', 'ratio', 'total delivered/s', 'dropped', 'raw p50/p99 ms', 'sub p50/p99 ms', 'CPU % server/clients/raw', 'server loop delay p50/p99/max ms', 'followers/upstreams'],
+        ['load', 'N', 'raw lines/s', 'server upstream lines/s', 'per-sub lines/s', 'min sub', 'ratio', 'total delivered/s', 'dropped', 'raw p50/p99 ms', 'sub p50/p99 ms', 'CPU % server/clients/raw', 'CPU µs/line server/raw', 'server loop delay p50/p99/max ms', 'followers/upstreams'],
         rows,
       );
     }
