@@ -9,6 +9,7 @@ import type { PrismaClient } from '../prisma/db.ts';
 import type { Logger } from './logger.ts';
 import { isUniqueViolation } from './prismaErrors.ts';
 import type { SecretBox } from './secrets.ts';
+import { SingleFlight } from './singleFlight.ts';
 
 export interface AcmeOptions {
   directoryUrl: string;
@@ -53,7 +54,7 @@ export class Http01Challenges {
 
 export class AcmeService {
   readonly challenges = new Http01Challenges();
-  private readonly inFlight = new Map<string, Promise<IssuedCertificate>>();
+  private readonly inFlight = new SingleFlight<string, IssuedCertificate>();
   private account?: Promise<Account>;
   private trusted?: Promise<void>;
 
@@ -70,12 +71,7 @@ export class AcmeService {
 
   /** Orders a certificate for `domain`; a second call while one is in flight joins it. */
   order(domain: string): Promise<IssuedCertificate> {
-    let order = this.inFlight.get(domain);
-    if (!order) {
-      order = this.placeOrder(domain).finally(() => this.inFlight.delete(domain));
-      this.inFlight.set(domain, order);
-    }
-    return order;
+    return this.inFlight.run(domain, () => this.placeOrder(domain));
   }
 
   private async placeOrder(domain: string): Promise<IssuedCertificate> {

@@ -8,6 +8,7 @@ import { DockerError, hasStatus, toDockerError } from './errors.ts';
 import { runHook, type HookInput, type HookResult } from './hooks.ts';
 import { labelFilters, labelsFor, LABELS, networkName, volumeName, type OwnerFilter } from './names.ts';
 import { inspectImage, pullImage, type ImageInfo, type PulledImage, type PullProgressEvent } from './pull.ts';
+import { SingleFlight } from '../singleFlight.ts';
 
 export class DockerEngine {
   constructor(readonly docker: Dockerode) {}
@@ -20,7 +21,7 @@ export class DockerEngine {
   // --- networks -------------------------------------------------------------------------
 
   /** In-flight ensureNetwork calls by deployment: concurrent deploys of one deployment share one. */
-  private readonly ensuring = new Map<string, Promise<string>>();
+  private readonly ensuring = new SingleFlight<string, string>();
 
   /**
    * The deployment's user-defined bridge (DNS by alias only works on those); returns its id.
@@ -30,12 +31,7 @@ export class DockerEngine {
    * have made at the same moment are removed: everyone keeps the same one (see pickNetwork).
    */
   ensureNetwork(deploymentId: string): Promise<string> {
-    let pending = this.ensuring.get(deploymentId);
-    if (!pending) {
-      pending = this.createOrFindNetwork(deploymentId).finally(() => this.ensuring.delete(deploymentId));
-      this.ensuring.set(deploymentId, pending);
-    }
-    return pending;
+    return this.ensuring.run(deploymentId, () => this.createOrFindNetwork(deploymentId));
   }
 
   private async createOrFindNetwork(deploymentId: string): Promise<string> {
