@@ -181,8 +181,9 @@ describe('serviceLogs over graphql-ws', () => {
 
   it('starts with the last `tail` lines, then live lines: no gap, no repeat, stdout and stderr apart', async () => {
     const client = wsClient();
-    // Let the container write a history first.
-    await eventually(async () => expect((await docker().getContainer(await containerOf(talkerId)).logs({ stdout: true, tail: 10 })).length).toBeGreaterThan(0));
+    // Let the container write a history of at least the 3 lines asked for first.
+    const written = async () => String(await docker().getContainer(await containerOf(talkerId)).logs({ stdout: true, stderr: true, tail: 10 })).split('\n').length - 1;
+    await eventually(async () => expect(await written()).toBeGreaterThanOrEqual(3));
     const { logs, stop } = subscribeWs(client, { serviceId: talkerId, tail: 3 });
     await logs.until((c) => c.lines.length >= 14, '14 lines');
     stop();
