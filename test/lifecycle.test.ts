@@ -54,8 +54,9 @@ async function waitForRun(id: string) {
   throw new Error(`run ${id} did not finish`);
 }
 
+/** This file's hook containers (other test files run hooks at the same time). */
 async function hookContainers() {
-  return docker().listContainers({ all: true, filters: { label: ['spunto.role=hook'] } });
+  return docker().listContainers({ all: true, filters: { label: ['spunto.role=hook', `spunto.deployment=${deploymentId}`] } });
 }
 
 beforeAll(async () => {
