@@ -18,6 +18,7 @@ import {
   type CustomDomainFieldsFragment,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
+import { createServiceIn, deployAndWait } from './support/api.ts';
 import { pushWeb } from './support/docker.ts';
 import { challtestsrv, edgeRequest, eventually, freePort, pebbleRoot } from './support/edge.ts';
 import { infra } from './support/infra.ts';
@@ -34,11 +35,7 @@ let deploymentId: string;
 let webId: string;
 let otherId: string;
 
-async function createService(name: string, image: string): Promise<string> {
-  const { createService: r } = await t.client.request(CreateServiceDocument, { input: { deploymentId, name, image, httpPort: 8080 } });
-  if (r.__typename !== 'MutationCreateServiceSuccess') throw new Error(JSON.stringify(r));
-  return r.data.id;
-}
+const createService = (name: string, image: string) => createServiceIn(t, deploymentId, { name, image, httpPort: 8080 });
 
 async function setDomain(serviceId: string, domain: string) {
   return (await t.client.request(SetCustomDomainDocument, { serviceId, domain })).setCustomDomain;

@@ -8,14 +8,13 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateDeploymentDocument,
-  CreateServiceDocument,
   DeleteDeploymentWithVolumesDocument,
-  DeployServiceDocument,
   ServiceDomainDocument,
   StartServiceDocument,
   StopServiceDocument,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
+import { createServiceIn, deployAndWait } from './support/api.ts';
 import { exec, pushWeb } from './support/docker.ts';
 import { edgeRequest, freePort, UPSTREAM_SCRIPT } from './support/edge.ts';
 import { infra } from './support/infra.ts';
@@ -27,16 +26,8 @@ let bindRoot: string;
 let deploymentId: string;
 let edgePort: number;
 
-async function createService(input: Record<string, unknown>): Promise<string> {
-  const { createService: r } = await t.client.request(CreateServiceDocument, { input: { deploymentId, ...input } as never });
-  if (r.__typename !== 'MutationCreateServiceSuccess') throw new Error(JSON.stringify(r));
-  return r.data.id;
-}
-
-async function deploy(id: string): Promise<void> {
-  const { deployService: r } = await t.client.request(DeployServiceDocument, { id, wait: true });
-  if (r.__typename !== 'MutationDeployServiceSuccess') throw new Error(JSON.stringify(r));
-}
+const createService = (input: Record<string, unknown>) => createServiceIn(t, deploymentId, input);
+const deploy = async (id: string) => void (await deployAndWait(t, id));
 
 async function service(id: string) {
   const { service } = await t.client.request(ServiceDomainDocument, { id });

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateDeploymentDocument,
-  CreateServiceDocument,
   DeleteDeploymentWithVolumesDocument,
   DeployDeploymentDocument,
   DeployRunDocument,
@@ -19,6 +18,7 @@ import {
   type DeployRunFieldsFragment,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
+import { createServiceIn, deployAndWait } from './support/api.ts';
 import { docker, exec, fetchFromContainer, ownedBy, pushWeb } from './support/docker.ts';
 import { infra } from './support/infra.ts';
 
@@ -28,17 +28,8 @@ let bindRoot: string;
 let deploymentId: string;
 let webImage: string;
 
-async function createService(input: Record<string, unknown>): Promise<string> {
-  const { createService: r } = await t.client.request(CreateServiceDocument, { input: { deploymentId, ...input } as never });
-  if (r.__typename !== 'MutationCreateServiceSuccess') throw new Error(JSON.stringify(r));
-  return r.data.id;
-}
-
-async function deploy(id: string): Promise<DeployRunFieldsFragment> {
-  const { deployService: r } = await t.client.request(DeployServiceDocument, { id, wait: true });
-  if (r.__typename !== 'MutationDeployServiceSuccess') throw new Error(JSON.stringify(r));
-  return r.data;
-}
+const createService = (input: Record<string, unknown>) => createServiceIn(t, deploymentId, input);
+const deploy = (id: string) => deployAndWait(t, id);
 
 async function runtime(id: string) {
   const { service } = await t.client.request(ServiceRuntimeDocument, { id });

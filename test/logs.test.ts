@@ -8,10 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateApiTokenDocument,
   CreateDeploymentDocument,
-  CreateServiceDocument,
   DeleteDeploymentWithVolumesDocument,
   DeleteServiceDocument,
-  DeployServiceDocument,
   ServiceLogsDocument,
   ServiceRuntimeDocument,
   StartServiceDocument,
@@ -21,6 +19,7 @@ import {
 } from '../client/generated/graphql.ts';
 import { labelsFor } from '../services/docker/names.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
+import { createServiceIn, deployAndWait } from './support/api.ts';
 import { docker } from './support/docker.ts';
 import { infra } from './support/infra.ts';
 
@@ -143,19 +142,8 @@ function expectGapless(lines: LogEvent[]): void {
   }
 }
 
-async function createService(name: string, command: string): Promise<string> {
-  const { createService: r } = await t.client.request(CreateServiceDocument, {
-    input: { deploymentId, name, image: infra().registryImageBusybox, command } as never,
-  });
-  if (r.__typename !== 'MutationCreateServiceSuccess') throw new Error(JSON.stringify(r));
-  return r.data.id;
-}
-
-async function deploy(id: string): Promise<string> {
-  const { deployService: r } = await t.client.request(DeployServiceDocument, { id, wait: true });
-  if (r.__typename !== 'MutationDeployServiceSuccess') throw new Error(JSON.stringify(r));
-  return r.data.containerId!;
-}
+const createService = (name: string, command: string) => createServiceIn(t, deploymentId, { name, image: infra().registryImageBusybox, command });
+const deploy = async (id: string) => (await deployAndWait(t, id)).containerId!;
 
 async function containerOf(id: string): Promise<string> {
   const { service } = await t.client.request(ServiceRuntimeDocument, { id });
