@@ -108,7 +108,7 @@ export class Deployer {
     return this.prisma.service.findUniqueOrThrow({ where: { id: serviceId } });
   }
 
-  /** Every service of the deployment, one after another, in creation order. */
+  /** Deploys every service: services others reference first, then creation order (one after another with `wait`). */
   async deployDeployment(deploymentId: string, request: RunRequest): Promise<DeployRun[]> {
     const deployment = await this.prisma.deployment.findUnique({
       where: { id: deploymentId },
