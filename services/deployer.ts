@@ -108,16 +108,41 @@ export class Deployer {
     return this.prisma.service.findUniqueOrThrow({ where: { id: serviceId } });
   }
 
-  /** Deploys every service: services others reference first, then creation order (one after another with `wait`). */
+  /**
+   * Deploys every service, one after another: services others reference (${{db.KEY}})
+   * first, then creation order. With `wait` it returns when all are done and stops at the
+   * first failure. Without, every run is recorded now and returned PENDING, and each starts
+   * once the one before it has succeeded; after a failure the rest are CANCELLED.
+   */
   async deployDeployment(deploymentId: string, request: RunRequest): Promise<DeployRun[]> {
-    const deployment = await this.prisma.deployment.findUnique({
-      where: { id: deploymentId },
-      include: { services: { orderBy: { createdAt: 'asc' }, select: { id: true } } },
-    });
+    const deployment = await this.prisma.deployment.findUnique({ where: { id: deploymentId }, select: { id: true } });
     if (!deployment) throw new NotFoundError('Deployment', deploymentId);
+    const order = await this.configs.deployOrder(deploymentId);
     const runs: DeployRun[] = [];
-    // Services that others reference (${{db.KEY}}) go first; otherwise creation order.
-    for (const id of await this.configs.deployOrder(deploymentId)) runs.push(await this.deploy(id, request));
+    if (request.wait) {
+      for (const id of order) runs.push(await this.deploy(id, request));
+      return runs;
+    }
+    let previous: Promise<DeployRun | null> = Promise.resolve(null);
+    for (const id of order) {
+      const service = await this.load(id);
+      const run = await this.runs.create({ service, kind: 'DEPLOY', triggeredBy: request.triggeredBy });
+      const after = previous;
+      previous = this.enqueue(id, async () => {
+        // A run that could not even record its end counts as failed.
+        const before = await after.catch(() => ({ status: 'FAILED' }) as const);
+        if (before && before.status !== 'SUCCEEDED') {
+          return this.runs.finish(run.id, {
+            status: 'CANCELLED',
+            error: `not started: the deploy of a service before it in this deployment ended ${before.status}`,
+            errorCode: 'PREVIOUS_FAILED',
+          });
+        }
+        return this.execute(run);
+      });
+      runs.push(run);
+    }
+    previous.catch((error) => this.logger.error({ err: error, deploymentId }, 'deployment deploy crashed'));
     return runs;
   }
 

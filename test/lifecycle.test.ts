@@ -202,6 +202,48 @@ describe('deploy, start, hooks and rollback of one service', () => {
   });
 });
 
+describe('deployDeployment without wait', () => {
+  /** A deployment of its own, with busybox services; `first` may be given another image. */
+  async function chain(firstImage: string) {
+    const { createDeployment } = await t.client.request(CreateDeploymentDocument, { input: { name: `chain-${Date.now().toString(36)}` } });
+    if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error(JSON.stringify(createDeployment));
+    const id = createDeployment.data.id;
+    const first = await createServiceIn(t, id, { name: 'first', image: firstImage, command: 'idle' });
+    const second = await createServiceIn(t, id, { name: 'second', image: infra().registryImageBusybox, command: 'idle' });
+    return { id, first, second };
+  }
+
+  it('returns the runs pending, then runs them one after another', async () => {
+    const { id, first, second } = await chain(infra().registryImageBusybox);
+    try {
+      const { deployDeployment } = await t.client.request(DeployDeploymentDocument, { id, wait: false });
+      if (deployDeployment.__typename !== 'MutationDeployDeploymentSuccess') throw new Error(JSON.stringify(deployDeployment));
+      expect(deployDeployment.data.map((r) => r.status)).toEqual(['PENDING', 'PENDING']);
+      const [a, b] = await Promise.all(deployDeployment.data.map((r) => waitForRun(r.id)));
+      expect([a.status, b.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      expect(Date.parse(b.startedAt!)).toBeGreaterThanOrEqual(Date.parse(a.finishedAt!));
+      expect([(await runtime(first)).status, (await runtime(second)).status]).toEqual(['RUNNING', 'RUNNING']);
+    } finally {
+      await t.client.request(DeleteDeploymentWithVolumesDocument, { id, removeVolumes: true });
+    }
+  });
+
+  it('cancels the runs after one that failed, leaving their services untouched', async () => {
+    const { id, second } = await chain(`${infra().registry}/spunto/does-not-exist:latest`);
+    try {
+      const { deployDeployment } = await t.client.request(DeployDeploymentDocument, { id, wait: false });
+      if (deployDeployment.__typename !== 'MutationDeployDeploymentSuccess') throw new Error(JSON.stringify(deployDeployment));
+      const [a, b] = await Promise.all(deployDeployment.data.map((r) => waitForRun(r.id)));
+      expect([a.status, a.errorCode]).toEqual(['FAILED', 'IMAGE_NOT_FOUND']);
+      expect([b.status, b.errorCode]).toEqual(['CANCELLED', 'PREVIOUS_FAILED']);
+      expect(b.startedAt).toBeNull();
+      expect((await runtime(second)).containerId).toBeNull();
+    } finally {
+      await t.client.request(DeleteDeploymentWithVolumesDocument, { id, removeVolumes: true });
+    }
+  });
+});
+
 describe('services of one deployment together', () => {
   let probeId: string;
 

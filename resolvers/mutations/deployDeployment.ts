@@ -5,7 +5,10 @@ import { runErrors } from '../../schema/types/Error.ts';
 builder.mutationField('deployDeployment', (t) =>
   t.field({
     type: [DeployRunRef],
-    description: 'Deploy every service of the deployment, one after another.',
+    description:
+      'Deploy every service of the deployment, one after another: services others reference first, then creation order. ' +
+      'With `wait`, returns when all are done and stops at the first failure. Without, returns every run PENDING; each starts ' +
+      'once the one before it succeeded, and after a failure the rest end CANCELLED (errorCode PREVIOUS_FAILED).',
     authScopes: { deploy: true },
     errors: { types: runErrors },
     args: {
