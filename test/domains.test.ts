@@ -18,7 +18,7 @@ import {
   type CustomDomainFieldsFragment,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { createServiceIn, deployAndWait } from './support/api.ts';
+import { createDeploymentNamed, createServiceIn, deployAndWait } from './support/api.ts';
 import { pushWeb } from './support/docker.ts';
 import { challtestsrv, edgeRequest, eventually, freePort, pebbleRoot } from './support/edge.ts';
 import { infra } from './support/infra.ts';
@@ -69,9 +69,7 @@ beforeAll(async () => {
       SPUNTO_DNS_SERVERS: infra().dnsServer,
     },
   });
-  const { createDeployment } = await t.client.request(CreateDeploymentDocument, { input: { name: 'domains' } });
-  if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error('deployment');
-  deploymentId = createDeployment.data.id;
+  deploymentId = await createDeploymentNamed(t, 'domains');
   webId = await createService('web', await pushWeb(`dom-${run}`, 'through the edge'));
   otherId = await createService('other', infra().registryImageWeb);
   for (const id of [webId, otherId]) {

@@ -7,14 +7,13 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CreateDeploymentDocument,
   DeleteDeploymentWithVolumesDocument,
   ServiceDomainDocument,
   StartServiceDocument,
   StopServiceDocument,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { createServiceIn, deployAndWait } from './support/api.ts';
+import { createDeploymentNamed, createServiceIn, deployAndWait } from './support/api.ts';
 import { exec, pushWeb } from './support/docker.ts';
 import { edgeRequest, freePort, UPSTREAM_SCRIPT } from './support/edge.ts';
 import { infra } from './support/infra.ts';
@@ -50,9 +49,7 @@ beforeAll(async () => {
     },
   });
   edgePort = t.app.edge.httpPort!;
-  const { createDeployment } = await t.client.request(CreateDeploymentDocument, { input: { name: 'edge' } });
-  if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error('deployment');
-  deploymentId = createDeployment.data.id;
+  deploymentId = await createDeploymentNamed(t, 'edge');
 }, 180_000);
 
 afterAll(async () => {

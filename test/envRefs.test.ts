@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AddPresetServiceDocument,
-  CreateDeploymentDocument,
   CreateServiceDocument,
   DeleteDeploymentWithVolumesDocument,
   DeployDeploymentDocument,
@@ -13,6 +12,7 @@ import {
   UpdateServiceDocument,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
+import { createDeploymentNamed } from './support/api.ts';
 import { containerEnv, exec } from './support/docker.ts';
 import { infra } from './support/infra.ts';
 
@@ -37,9 +37,7 @@ async function service(id: string, reveal = false) {
 
 beforeAll(async () => {
   t = await startTestApp();
-  const { createDeployment } = await t.client.request(CreateDeploymentDocument, { input: { name: 'refs' } });
-  if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error('deployment');
-  deploymentId = createDeployment.data.id;
+  deploymentId = await createDeploymentNamed(t, 'refs');
   // api is created first, so creation order alone would deploy it before db.
   const api = await createService({ name: 'api', envVars: [{ key: 'PLAIN', value: 'just-a-value' }] });
   if (api.__typename !== 'MutationCreateServiceSuccess') throw new Error(JSON.stringify(api));

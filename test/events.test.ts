@@ -5,13 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CreateDeploymentDocument,
   CreateServiceDocument,
   DeleteDeploymentWithVolumesDocument,
   DeployServiceDocument,
   ServiceRuntimeDocument,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
+import { createDeploymentNamed } from './support/api.ts';
 import { docker } from './support/docker.ts';
 import { infra } from './support/infra.ts';
 import { sseSubscribe, wsSubscribe } from './support/subscriptions.ts';
@@ -31,9 +31,7 @@ interface StateEvent {
 }
 
 async function setUp(t: TestApp, name: string) {
-  const { createDeployment } = await t.client.request(CreateDeploymentDocument, { input: { name } });
-  if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error('deployment');
-  return createDeployment.data.id;
+  return await createDeploymentNamed(t, name);
 }
 
 async function addService(t: TestApp, deploymentId: string, input: Record<string, unknown>) {

@@ -4,7 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CreateDeploymentDocument,
   CreateJobDocument,
   CreateServiceDocument,
   DeleteDeploymentWithVolumesDocument,
@@ -14,6 +13,7 @@ import {
   type JobQuery,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
+import { createDeploymentNamed } from './support/api.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { exec } from './support/docker.ts';
 import { infra } from './support/infra.ts';
@@ -56,9 +56,7 @@ beforeAll(async () => {
   // Shared by every instance: the same database and the same sealing key.
   env = { DATABASE_URL: database.url, SPUNTO_SECRET_KEY: randomBytes(32).toString('base64') };
   a = await startTestApp({ env });
-  const { createDeployment } = await a.client.request(CreateDeploymentDocument, { input: { name: 'cron' } });
-  if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error('deployment');
-  deploymentId = createDeployment.data.id;
+  deploymentId = await createDeploymentNamed(a, 'cron');
   const { createService } = await a.client.request(CreateServiceDocument, {
     input: { deploymentId, name: 'worker', image: infra().registryImageBusybox, command: 'idle' },
   });

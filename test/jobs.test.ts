@@ -5,7 +5,6 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CancelJobRunDocument,
-  CreateDeploymentDocument,
   CreateJobDocument,
   CreateServiceDocument,
   DeleteDeploymentWithVolumesDocument,
@@ -21,6 +20,7 @@ import {
   type JobRunOutputSubscription,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
+import { createDeploymentNamed } from './support/api.ts';
 import { docker, exec } from './support/docker.ts';
 import { infra } from './support/infra.ts';
 import { wsSubscribe } from './support/subscriptions.ts';
@@ -69,9 +69,7 @@ async function collect(jobRunId: string) {
 
 beforeAll(async () => {
   t = await startTestApp();
-  const { createDeployment } = await t.client.request(CreateDeploymentDocument, { input: { name: 'jobs' } });
-  if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error('deployment');
-  deploymentId = createDeployment.data.id;
+  deploymentId = await createDeploymentNamed(t, 'jobs');
   const { createService } = await t.client.request(CreateServiceDocument, {
     input: { deploymentId, name: 'worker', image: infra().registryImageBusybox, command: 'idle', envVars: [{ key: 'GREETING', value: 'hi' }] },
   });

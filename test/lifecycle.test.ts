@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CreateDeploymentDocument,
   DeleteDeploymentWithVolumesDocument,
   DeployDeploymentDocument,
   DeployRunDocument,
@@ -18,7 +17,7 @@ import {
   type DeployRunFieldsFragment,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { createServiceIn, deployAndWait } from './support/api.ts';
+import { createDeploymentNamed, createServiceIn, deployAndWait } from './support/api.ts';
 import { docker, exec, fetchFromContainer, ownedBy, pushWeb } from './support/docker.ts';
 import { infra } from './support/infra.ts';
 
@@ -54,9 +53,7 @@ beforeAll(async () => {
   bindRoot = await mkdtemp(path.join(os.tmpdir(), 'spunto-binds-'));
   webImage = await pushWeb(tag, 'v1');
   t = await startTestApp({ env: { SPUNTO_BIND_ROOTS: bindRoot, SPUNTO_HOOK_TIMEOUT_SECONDS: '3' } });
-  const { createDeployment } = await t.client.request(CreateDeploymentDocument, { input: { name: 'lifecycle' } });
-  if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error('deployment');
-  deploymentId = createDeployment.data.id;
+  deploymentId = await createDeploymentNamed(t, 'lifecycle');
 }, 180_000);
 
 afterAll(async () => {
@@ -205,9 +202,7 @@ describe('deploy, start, hooks and rollback of one service', () => {
 describe('deployDeployment without wait', () => {
   /** A deployment of its own, with busybox services; `first` may be given another image. */
   async function chain(firstImage: string) {
-    const { createDeployment } = await t.client.request(CreateDeploymentDocument, { input: { name: `chain-${Date.now().toString(36)}` } });
-    if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error(JSON.stringify(createDeployment));
-    const id = createDeployment.data.id;
+    const id = await createDeploymentNamed(t, `chain-${Date.now().toString(36)}`);
     const first = await createServiceIn(t, id, { name: 'first', image: firstImage, command: 'idle' });
     const second = await createServiceIn(t, id, { name: 'second', image: infra().registryImageBusybox, command: 'idle' });
     return { id, first, second };

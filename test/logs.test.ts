@@ -7,7 +7,6 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateApiTokenDocument,
-  CreateDeploymentDocument,
   DeleteDeploymentWithVolumesDocument,
   DeleteServiceDocument,
   ServiceLogsDocument,
@@ -19,7 +18,7 @@ import {
 } from '../client/generated/graphql.ts';
 import { labelsFor } from '../services/docker/names.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { createServiceIn, deployAndWait } from './support/api.ts';
+import { createDeploymentNamed, createServiceIn, deployAndWait } from './support/api.ts';
 import { docker } from './support/docker.ts';
 import { infra } from './support/infra.ts';
 
@@ -152,9 +151,7 @@ async function containerOf(id: string): Promise<string> {
 
 beforeAll(async () => {
   t = await startTestApp();
-  const { createDeployment } = await t.client.request(CreateDeploymentDocument, { input: { name: 'logs' } });
-  if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error(JSON.stringify(createDeployment));
-  deploymentId = createDeployment.data.id;
+  deploymentId = await createDeploymentNamed(t, 'logs');
   talkerId = await createService('talker', TALKER);
   await deploy(talkerId);
 }, 180_000);

@@ -1,12 +1,12 @@
 // Two API instances on one PostgreSQL and one Redis: what happens on one is seen on the other.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CreateDeploymentDocument,
   CreateServiceDocument,
   DeleteDeploymentWithVolumesDocument,
   DeployServiceDocument,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
+import { createDeploymentNamed } from './support/api.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { infra } from './support/infra.ts';
 import { sseSubscribe, wsSubscribe } from './support/subscriptions.ts';
@@ -38,9 +38,7 @@ describe('two instances sharing PostgreSQL and Redis', () => {
   });
 
   it('a deploy run on instance A is observed by subscribers on instance B', async () => {
-    const { createDeployment } = await b.client.request(CreateDeploymentDocument, { input: { name: 'shared' } });
-    if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error('deployment');
-    deploymentId = createDeployment.data.id;
+    deploymentId = await createDeploymentNamed(b, 'shared');
     const { createService } = await b.client.request(CreateServiceDocument, {
       input: { deploymentId, name: 'api', image: infra().registryImageBusybox, command: 'idle', preDeployCommand: 'echo migrated' },
     });

@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AddPresetServiceDocument,
-  CreateDeploymentDocument,
   DeleteDeploymentWithVolumesDocument,
   DeployServiceDocument,
   PresetsDocument,
@@ -12,6 +11,7 @@ import {
   type PresetsQuery,
 } from '../client/generated/graphql.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
+import { createDeploymentNamed } from './support/api.ts';
 import { containerEnv, docker, exec } from './support/docker.ts';
 import { infra } from './support/infra.ts';
 
@@ -33,9 +33,7 @@ async function revealed(id: string): Promise<Record<string, string>> {
 
 beforeAll(async () => {
   t = await startTestApp();
-  const { createDeployment } = await t.client.request(CreateDeploymentDocument, { input: { name: 'market' } });
-  if (createDeployment.__typename !== 'MutationCreateDeploymentSuccess') throw new Error('deployment');
-  deploymentId = createDeployment.data.id;
+  deploymentId = await createDeploymentNamed(t, 'market');
   presets = (await t.client.request(PresetsDocument)).presets;
 });
 

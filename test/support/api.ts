@@ -1,6 +1,6 @@
 // The API calls most test files make to set up: each throws with the typed error's JSON
 // when the API refuses, so a failing set-up says why.
-import { CreateServiceDocument, DeployServiceDocument, type DeployRunFieldsFragment } from '../../client/generated/graphql.ts';
+import { CreateDeploymentDocument, CreateServiceDocument, DeployServiceDocument, type DeployRunFieldsFragment } from '../../client/generated/graphql.ts';
 import type { TestApp } from './app.ts';
 
 /** Creates a service in the deployment; returns its id. */
@@ -15,4 +15,11 @@ export async function deployAndWait(t: TestApp, serviceId: string): Promise<Depl
   const { deployService: r } = await t.client.request(DeployServiceDocument, { id: serviceId, wait: true });
   if (r.__typename !== 'MutationDeployServiceSuccess') throw new Error(JSON.stringify(r));
   return r.data;
+}
+
+/** Creates a deployment on the default node; returns its id. */
+export async function createDeploymentNamed(t: Pick<TestApp, 'client'>, name: string): Promise<string> {
+  const { createDeployment: r } = await t.client.request(CreateDeploymentDocument, { input: { name } });
+  if (r.__typename !== 'MutationCreateDeploymentSuccess') throw new Error(JSON.stringify(r));
+  return r.data.id;
 }
