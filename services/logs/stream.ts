@@ -29,7 +29,8 @@
 // oldest queued lines are dropped (whole batches, so what is left is still shared, see
 // Delivery) and the next message is one DROPPED event saying how many. The server never
 // buffers more than that per subscription; the transports add one in-flight message at
-// most (graphql-ws waits for each send, SSE waits for the socket to drain). The iterator has a single consumer (the transport).
+// most (graphql-ws waits for each send, SSE waits for the socket to drain). The iterator
+// has a single consumer (the transport).
 //
 // Delivery. A follower batch still whole at the head of the queue is delivered as that
 // same array (see queue.ts), so all subscribers that keep up deliver identical batches,
